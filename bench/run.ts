@@ -1,0 +1,12 @@
+import { auditVerifyBench } from './audit-verify.bench.js';
+
+/** `npm run bench`: every benchmark, in one run, so ratios compare like with like. Never run by `npm test`. */
+const only = process.argv[2];
+const benches: Record<string, () => Promise<void>> = {
+  'audit-verify': auditVerifyBench,
+};
+console.log(`Pledge benchmarks — ${new Date().toISOString()} — node ${process.version}`);
+for (const [name, run] of Object.entries(benches)) {
+  if (only && only !== name) continue;
+  await run();
+}

@@ -1,0 +1,30 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { AuditRow, NewAuditRow } from './audit.table.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Reads the head row, locking it on PostgreSQL so concurrent appends queue instead of forking the chain. */
+export async function lockHead(db: Db, lock: boolean): Promise<{ seq: number; hash: string } | undefined> {
+  let q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+  if (lock) q = q.forUpdate();
+  return q.executeTakeFirst();
+}
+
+export async function insertEntry(db: Db, row: NewAuditRow): Promise<void> {
+  await db.insertInto('audit_log').values(row).execute();
+  await db
+    .insertInto('audit_head')
+    .values({ id: 1, seq: row.seq, hash: row.hash })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ seq: row.seq, hash: row.hash }))
+    .execute();
+}
+
+export const readHead = (db: Db) => db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+
+/** One page of the chain in seq order, for a streaming walk. */
+export const readPage = (db: Db, afterSeq: number, limit: number): Promise<AuditRow[]> =>
+  db.selectFrom('audit_log').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+
+export const listForSubject = (db: Db, subjectId: string, limit = 1000): Promise<AuditRow[]> =>
+  db.selectFrom('audit_log').selectAll().where('subject_id', '=', subjectId).orderBy('seq').limit(limit).execute();

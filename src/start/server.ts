@@ -1,0 +1,19 @@
+import type { Services } from './services.js';
+import { stopServices } from './services.js';
+import { buildApp } from '../http/app.js';
+
+/** Runs the HTTP service until SIGINT/SIGTERM, then stops cleanly. */
+export async function serve(services: Services): Promise<void> {
+  const app = await buildApp({ services });
+  const { port, host } = services.config;
+  const address = await app.listen({ port, host });
+  services.logger.info({ engine: services.engine.kind, policy: services.policy.version }, `Pledge listening on ${address}`);
+  const stop = async (): Promise<void> => {
+    await app.close();
+    await stopServices(services);
+    await services.engine.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
