@@ -1,9 +1,17 @@
 import { auditVerifyBench } from './audit-verify.bench.js';
+import { decisionsBench } from './decisions.bench.js';
+import { vaultBench } from './vault.bench.js';
+import { rightsBench } from './rights.bench.js';
+import { collectionBench } from './collection.bench.js';
 
 /** `npm run bench`: every benchmark, in one run, so ratios compare like with like. Never run by `npm test`. */
 const only = process.argv[2];
 const benches: Record<string, () => Promise<void>> = {
   'audit-verify': auditVerifyBench,
+  decisions: decisionsBench,
+  vault: vaultBench,
+  rights: rightsBench,
+  collection: collectionBench,
 };
 console.log(`Pledge benchmarks — ${new Date().toISOString()} — node ${process.version}`);
 for (const [name, run] of Object.entries(benches)) {

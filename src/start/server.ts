@@ -1,6 +1,7 @@
 import type { Services } from './services.js';
 import { stopServices } from './services.js';
 import { buildApp } from '../http/app.js';
+import { startTelemetryJobs } from '../modules/telemetry/telemetry.jobs.js';
 
 /** Runs the HTTP service until SIGINT/SIGTERM, then stops cleanly. */
 export async function serve(services: Services): Promise<void> {
@@ -8,6 +9,8 @@ export async function serve(services: Services): Promise<void> {
   const { port, host } = services.config;
   const address = await app.listen({ port, host });
   services.logger.info({ engine: services.engine.kind, policy: services.policy.version }, `Pledge listening on ${address}`);
+  // The MQTT bridge (when MQTT_URL is set) and the retention timer; each registers its stopper.
+  await startTelemetryJobs(services);
   const stop = async (): Promise<void> => {
     await app.close();
     await stopServices(services);

@@ -92,7 +92,7 @@ export async function createStack(kind: EngineKind, options: StackOptions = {}):
       await app.close();
       await stopServices(services);
       await services.engine.close();
-      if (schema && !options.schema) await withAdmin((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+      if (schema && !options.schema) await withAdmin((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_keys CASCADE`));
     },
   };
 }

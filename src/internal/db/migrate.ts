@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './engine.js';
 import { allMigrations } from './migrations.js';
 
@@ -18,7 +18,10 @@ export async function migrateToLatest(engine: Engine): Promise<MigrateResult> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: engine.db, provider });
+  // Kysely looks for its lock table in every schema unless told which: with parallel test schemas on one server it
+  // would find another schema's table and skip creating its own ("kysely_migration_lock does not exist").
+  const schema = engine.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(engine.db)).rows[0]?.s : undefined;
+  const migrator = new Migrator({ db: engine.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };

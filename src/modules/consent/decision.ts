@@ -14,7 +14,9 @@ export type DecisionReason =
   | 'AGGREGATES_ONLY'
   | 'SUBJECT_RESTRICTED'
   | 'SUBJECT_IS_CHILD'
-  | 'SUBJECT_ERASED';
+  | 'SUBJECT_ERASED'
+  /** The engine failed (store unreachable, bad input): nothing is ever allowed by default. */
+  | 'DECISION_ERROR';
 
 /** May this category of this subject's data be used for this purpose, now? */
 export interface DecisionInput {

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { newEnforcer, newModelFromString, StringAdapter } from 'casbin';
+import { parseConfig } from '../src/internal/config/config.js';
+import { systemContext } from '../src/internal/context.js';
+import { boot } from '../src/start/boot.js';
+import { stopServices } from '../src/start/services.js';
+import type { DecisionInput } from '../src/modules/consent/decision.js';
+import type { CompiledPolicy } from '../src/modules/policy/policy.js';
+import { median, report } from './report.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** The same rules as the engine, written as a casbin ABAC model: one policy line per purpose × category. */
+const CASBIN_MODEL = `
+[request_definition]
+r = sub, obj, act, agg
+[policy_definition]
+p = act, obj, basis, consent, child, aggonly
+[policy_effect]
+e = some(where (p.eft == allow))
+[matchers]
+m = r.act == p.act && r.obj == p.obj && (p.aggonly == "0" || r.agg == "1") && r.sub.erased == false && (r.sub.restricted == false || p.basis == "legal_obligation") && (r.sub.child == false || p.child == "1") && (p.consent == "0" || hasConsent(r.sub, r.act))
+`;
+
+function casbinPolicy(policy: CompiledPolicy): string {
+  const lines: string[] = [];
+  for (const p of policy.purposes.values()) {
+    for (const c of p.categories) lines.push(`p, ${p.name}, ${c}, ${p.legalBasis}, ${p.needsConsent ? 1 : 0}, ${p.childAllowed ? 1 : 0}, ${p.aggregatesOnly ? 1 : 0}`);
+  }
+  return lines.join('\n');
+}
+
+function throughput(fn: () => number, n: number): number {
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    const done = fn();
+    runs.push(done / ((performance.now() - t0) / 1000));
+  }
+  return n > 0 ? median(runs) : 0;
+}
+
+async function startServer(mode: 'bare' | 'pledge'): Promise<{ port: number; key?: string; subjects?: string[]; stop: () => void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/decisions-server.ts'), mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { ...(JSON.parse(line) as { port: number; key?: string; subjects?: string[] }), stop: () => child.kill('SIGKILL') };
+}
+
+async function cannon(port: number, body: string, key: string | undefined, connections: number, route = '/v1/decisions'): Promise<autocannon.Result> {
+  return autocannon({
+    url: `http://127.0.0.1:${port}${route}${body.startsWith('{"decisions"') ? '/batch' : ''}`,
+    method: 'POST',
+    connections,
+    duration: 10,
+    headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
+    body,
+  });
+}
+
+/** Decisions: in-process warm cache vs casbin enforceSync (same run), then the HTTP routes vs a bare Fastify route. */
+export async function decisionsBench(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pledge-bench-'));
+  const services = await boot({ config: parseConfig({ PLEDGE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, ROOT) });
+  const ctx = systemContext('bench');
+  const { policy } = services;
+  const engine = services.consent.decisions;
+  const subjects = Array.from({ length: 1000 }, () => randomUUID());
+  for (const s of subjects.slice(0, 200)) {
+    await services.consent.consents.set(services.engine.db, ctx, { subjectId: s, purpose: 'personalised_ads', granted: true, source: 'api', collectionMethod: 'bench', gpc: false, confirmOverrideGpc: false });
+  }
+  for (const s of subjects.slice(900)) await services.consent.subjectStatus.markChild(services.engine.db, ctx, s, true);
+  const purposes = [...policy.purposes.values()];
+  const inputs: DecisionInput[] = Array.from({ length: 4096 }, (_, i) => {
+    const p = purposes[i % purposes.length]!;
+    const cats = [...p.categories];
+    return { subjectId: subjects[(i * 7) % subjects.length]!, purpose: p.name, category: cats[i % cats.length]!, aggregate: i % 3 === 0 };
+  });
+  await engine.decideMany(inputs);
+  if (inputs.some((i) => engine.decideCached(i) === undefined)) throw new Error('cache not warm');
+
+  const n = 5_000_000;
+  let allowed = 0;
+  const ours = throughput(() => {
+    for (let i = 0; i < n; i++) if (engine.decideCached(inputs[i & 4095]!)!.allow) allowed++;
+    return n;
+  }, n);
+
+  const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(casbinPolicy(policy)));
+  const attrs = new Map<string, { erased: boolean; restricted: boolean; child: boolean; consents: Record<string, boolean> }>();
+  for (const s of subjects) {
+    const st = await engine.stateOf(s);
+    const consents: Record<string, boolean> = {};
+    for (const rule of engine.rules.list) if (st.consents[rule.index]?.status === 'given') consents[rule.name] = true;
+    attrs.set(s, { erased: st.erased, restricted: st.restricted, child: st.child, consents });
+  }
+  await enforcer.addFunction('hasConsent', (sub: { consents: Record<string, boolean> }, purpose: string) => sub.consents[purpose] === true);
+  // Same answers on the sample, or the comparison means nothing.
+  for (const i of inputs) {
+    const c = enforcer.enforceSync(attrs.get(i.subjectId), i.category, i.purpose, i.aggregate ? '1' : '0');
+    if (c !== engine.decideCached(i)!.allow) throw new Error(`casbin and the engine disagree on ${i.purpose}/${i.category}`);
+  }
+  const m = 4_000;
+  const theirs = throughput(() => {
+    for (let i = 0; i < m; i++) {
+      const x = inputs[i & 4095]!;
+      enforcer.enforceSync(attrs.get(x.subjectId), x.category, x.purpose, x.aggregate ? '1' : '0');
+    }
+    return m;
+  }, m);
+  report('decideCached (warm cache, one core)', `${Math.round(ours).toLocaleString('en')} decisions/s (median of 5 × 5M; goal >= 5,000,000)`);
+  report('casbin enforceSync (same policy as ABAC)', `${Math.round(theirs).toLocaleString('en')} decisions/s (median of 5 × 4k)`);
+  report('ratio decideCached / casbin', `${(ours / theirs).toFixed(0)}× (goal >= 100×)`);
+  await stopServices(services);
+  await services.engine.close();
+
+  const bare = await startServer('bare');
+  const pledge = await startServer('pledge');
+  try {
+    const one = JSON.stringify({ subjectId: pledge.subjects![3], purpose: 'personalised_ads', category: 'user.contact.email' });
+    const b = await cannon(bare.port, one, undefined, 50);
+    const p = await cannon(pledge.port, one, pledge.key, 50);
+    if (p.non2xx > 0) throw new Error(`${p.non2xx} non-2xx answers from POST /v1/decisions`);
+    report('bare Fastify route (autocannon -c 50 -d 10)', `${Math.round(b.requests.average).toLocaleString('en')} req/s, p99 ${b.latency.p99} ms`);
+    report('POST /v1/decisions (autocannon -c 50 -d 10)', `${Math.round(p.requests.average).toLocaleString('en')} req/s, p99 ${p.latency.p99} ms`);
+    const c = await cannon(pledge.port, one, undefined, 50, '/bench/constant');
+    report('constant route inside the full app (diagnostic)', `${Math.round(c.requests.average).toLocaleString('en')} req/s, p99 ${c.latency.p99} ms`);
+    report('ratio decisions route / bare route', `${(p.requests.average / b.requests.average).toFixed(2)}× (goal >= 0.8×, p99 < 10 ms)`);
+    const batch = JSON.stringify({ decisions: Array.from({ length: 1000 }, (_, i) => ({ subjectId: pledge.subjects![i]!, purpose: i % 2 ? 'personalised_ads' : 'provide_service', category: 'user.contact.email' })) });
+    const bb = await cannon(pledge.port, batch, pledge.key, 10);
+    if (bb.non2xx > 0) throw new Error(`${bb.non2xx} non-2xx answers from the batch route`);
+    report('POST /v1/decisions/batch x1000 (autocannon -c 10 -d 10)', `${Math.round(bb.requests.average * 1000).toLocaleString('en')} decisions/s (${Math.round(bb.requests.average)} req/s, p99 ${bb.latency.p99} ms; goal >= 1,000,000)`);
+  } finally {
+    bare.stop();
+    pledge.stop();
+  }
+}

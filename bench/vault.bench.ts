@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { parseConfig } from '../src/internal/config/config.js';
+import type { EngineKind } from '../src/internal/db/engine.js';
+import { systemContext } from '../src/internal/context.js';
+import { boot } from '../src/start/boot.js';
+import type { Services } from '../src/start/services.js';
+import { median, report } from './report.js';
+
+const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ROUNDS = 5;
+const ROWS = 1000;
+const LOOKUP_ROWS = 10_000;
+const LOOKUPS = 2000;
+const ctx = systemContext('bench');
+
+async function pgAnswers(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1500 });
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function admin(query: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(query).finally(() => c.end());
+}
+
+// Phones must be unique across every row of a run (unique index), e-mails carry the tag.
+let phoneSeq = 0;
+const person = (tag: string, i: number) => ({
+  name: `Bench Person ${tag} ${i}`,
+  email: `bench.${tag}.${i}@example.org`,
+  phone: `+4930${String(10_000_000 + phoneSeq++)}`,
+  postal_address: `Hauptstrasse ${i}, 10115 Berlin`,
+  birth_date: '1990-04-01',
+  language: 'de',
+  time_zone: 'Europe/Berlin',
+});
+
+async function createTables(s: Services): Promise<void> {
+  const bytes = sql.raw(s.engine.kind === 'postgres' ? 'bytea' : 'blob');
+  const cols = ['name', 'email', 'phone', 'postal_address', 'birth_date', 'language', 'time_zone'];
+  // The same row both ways: plaintext with unique e-mail/phone, sealed with unique blind indexes.
+  await sql.raw(`create table bench_plain (id text primary key, ${cols.map((c) => `${c} text`).join(', ')}, region text, unique (email), unique (phone))`).execute(s.engine.db);
+  await sql`create table bench_sealed (subject_id text primary key, name ${bytes}, email ${bytes}, phone ${bytes}, postal_address ${bytes}, birth_date ${bytes}, language ${bytes}, time_zone ${bytes}, region text, email_index text unique, phone_index text unique)`.execute(s.engine.db);
+}
+
+async function writePlain(s: Services, tag: string, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const p = person(tag, i);
+    await s.engine.db.transaction().execute((trx) => sql`insert into bench_plain values (${randomUUID()}, ${p.name}, ${p.email}, ${p.phone}, ${p.postal_address}, ${p.birth_date}, ${p.language}, ${p.time_zone}, 'DE')`.execute(trx));
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function writeSealed(s: Services, tag: string, n: number): Promise<number> {
+  const { vault } = s;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const p = person(tag, i);
+    await s.engine.db.transaction().execute(async (trx) => {
+      const id = await vault.createSubject(trx, ctx, 'account');
+      const f = await vault.encryptFields(trx, id, 'accounts', p);
+      const ei = vault.blindIndex('email', p.email);
+      const pi = vault.blindIndex('phone', p.phone);
+      await sql`insert into bench_sealed values (${id}, ${f.name}, ${f.email}, ${f.phone}, ${f.postal_address}, ${f.birth_date}, ${f.language}, ${f.time_zone}, 'DE', ${ei}, ${pi})`.execute(trx);
+    });
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function lookups(s: Services): Promise<{ p50: number; p99: number }> {
+  await writeSealed(s, 'fill', LOOKUP_ROWS - ROUNDS * ROWS - 200);
+  const times: number[] = [];
+  for (let i = 0; i < LOOKUPS; i++) {
+    const email = ` Bench.R${i % ROUNDS}.${(i * 7919) % ROWS}@Example.org`;
+    const t0 = performance.now();
+    const row = await sql<{ subject_id: string }>`select subject_id from bench_sealed where email_index = ${s.vault.blindIndex('email', email)}`.execute(s.engine.db);
+    times.push(performance.now() - t0);
+    if (row.rows.length !== 1) throw new Error('lookup missed');
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+async function benchEngine(kind: EngineKind): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pledge-bench-'));
+  const schema = kind === 'postgres' ? `bench_${randomBytes(4).toString('hex')}` : undefined;
+  const env: Record<string, string> = { PLEDGE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+  if (schema) {
+    await admin(`create schema ${schema}`);
+    const u = new URL(PG_URL);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    env.DATABASE_URL = u.toString();
+  }
+  const s = await boot({ config: parseConfig(env), ...(schema ? { schema } : {}) });
+  try {
+    await createTables(s);
+    await writePlain(s, 'warm', 200);
+    await writeSealed(s, 'warm', 200);
+    const plain: number[] = [];
+    const sealed: number[] = [];
+    // Interleaved rounds: the machine is shared and noisy, so both sides see the same noise.
+    for (let r = 0; r < ROUNDS; r++) {
+      plain.push(await writePlain(s, `R${r}`, ROWS));
+      sealed.push(await writeSealed(s, `R${r}`, ROWS));
+    }
+    const ratio = median(sealed) / median(plain);
+    report(`vault ${kind}: account rows, plaintext`, `${Math.round(median(plain)).toLocaleString('en')} rows/s (median of ${ROUNDS} × ${ROWS}, 1 row per transaction)`);
+    report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s`);
+    report(`vault ${kind}: encrypted / plaintext`, `${ratio.toFixed(2)} (goal >= 0.66)`);
+    const l = await lookups(s);
+    report(`vault ${kind}: e-mail lookup by blind index (${LOOKUP_ROWS.toLocaleString('en')} rows)`, `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (goal p50 < 1 ms)`);
+  } finally {
+    await s.engine.close();
+    if (schema) {
+      await admin(`drop schema ${schema} cascade`);
+      await admin(`drop schema if exists ${schema}_keys cascade`);
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** R-SEC-4 cost: encrypted account creation vs plaintext, and sign-in lookup by blind index, on both engines. */
+export async function vaultBench(): Promise<void> {
+  await benchEngine('sqlite');
+  if (await pgAnswers()) await benchEngine('postgres');
+  else report('vault postgres', 'skipped: PostgreSQL does not answer');
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { AccessLogWriter, Clickstream, describeAgent, primaryLanguage, referrerOrigin, truncateIp } from '../../modules/telemetry/access-log.js';
+
+/**
+ * R-TEL-4: every HTTP request is recorded in the access log: IP (truncated later by the sweeper), browser type,
+ * language, referring origin, OS, time, method, the route pattern (never the raw URL with its ids), status and a
+ * cookie-less clickstream id. Added on the root instance so that it sees every route, the 404s included.
+ */
+export function registerAccessLog(app: FastifyInstance): void {
+  const writer = new AccessLogWriter(app.services.engine.db, (e) => app.log.warn({ err: e instanceof Error ? e.message : 'unknown' }, 'access log: a batch could not be written'));
+  const clickstream = new Clickstream();
+  app.addHook('onResponse', async (request, reply) => {
+    const ua = request.headers['user-agent'];
+    const { browser, os } = describeAgent(ua);
+    const now = new Date();
+    const actor = request.ctx?.actor;
+    writer.push({
+      id: randomUUID(),
+      subject_id: actor?.type === 'user' ? actor.id : null,
+      at: now.toISOString(),
+      ip: request.ip,
+      ip_prefix: truncateIp(request.ip),
+      ip_truncated: 0,
+      browser,
+      os,
+      language: primaryLanguage(request.headers['accept-language']),
+      referrer: referrerOrigin(request.headers.referer),
+      method: request.method,
+      route: request.routeOptions.url ?? '(no route)',
+      status: reply.statusCode,
+      clickstream: clickstream.idFor(request.ip, ua, now),
+    });
+  });
+  app.addHook('onClose', async () => writer.flush());
+  app.decorate('accessLog', writer);
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The access-log writer; `flush()` writes what is buffered (tests, shutdown). */
+    accessLog: AccessLogWriter;
+  }
+}

@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox';
+import type { AppInstance } from '../app-instance.js';
+import { requireUser } from '../plugins/auth.js';
+import { PasswordSchema } from './account.schemas.js';
+
+/** Sign-in and sign-out. Failures are throttled per login and per IP (429 SIGN_IN_THROTTLED, 423 SIGN_IN_LOCKED). */
+export async function sessionsRoutes(app: AppInstance): Promise<void> {
+  app.post(
+    '/v1/sessions',
+    {
+      bodyLimit: 4 * 1024,
+      schema: {
+        tags: ['accounts'],
+        summary: 'Sign in with e-mail or phone (E.164) and password; the token is shown once',
+        body: Type.Object({ login: Type.String({ minLength: 1, maxLength: 254 }), password: PasswordSchema }, { additionalProperties: false }),
+        response: { 201: Type.Object({ token: Type.String(), expiresAt: Type.String() }) },
+      },
+    },
+    async (request, reply) => {
+      const issued = await app.services.accounts.sessions.signIn(request.ctx, request.body.login, request.body.password);
+      return reply.code(201).header('cache-control', 'no-store').send({ token: issued.token, expiresAt: issued.expiresAt });
+    },
+  );
+
+  app.delete(
+    '/v1/sessions/current',
+    { schema: { tags: ['accounts'], summary: 'Sign out: the token stops working at once', security: [{ bearer: [] }] } },
+    async (request, reply) => {
+      await app.services.accounts.sessions.signOut(request.ctx, requireUser(request));
+      return reply.code(204).send();
+    },
+  );
+}

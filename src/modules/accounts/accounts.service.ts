@@ -1,0 +1,106 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { ActorContext } from '../../internal/context.js';
+import { AppError, errors } from '../../internal/errors/app-error.js';
+import { mapDatabaseError } from '../../internal/db/errors.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import { ageThreshold } from '../policy/policy.compiler.js';
+import type { Vault } from '../vault/vault.service.js';
+import { DEFAULT_LOCATION_PRECISION, type AccountProfile, type LocationPrecision, type SignUpInput } from './account.js';
+import { PROFILE_FIELDS, precisionOf, toProfile, validEmail, validPhone } from './account.fields.js';
+import { ageOn, areaCodeOf, checkBirthDate, normaliseAddress, normaliseLanguage, normaliseName, normaliseRegion, normaliseTimeZone } from './account.normalise.js';
+import { checkPassword, hashPassword } from './password.js';
+import { asUser } from './sessions.service.js';
+import * as repo from './accounts.repository.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+/** encryptFields gives null only for null inputs: every field but zip and area code is a string here. */
+type RequiredSealed<T> = { [K in keyof T]: K extends 'zip' | 'area_code' ? Buffer | null : Buffer };
+
+/** Helper B's subject-status service, as far as sign-up needs it (R-KID-1). */
+export interface ChildMarker {
+  markChild(db: Db, ctx: ActorContext, subjectId: string, isChild: boolean): Promise<void>;
+}
+
+export const accountExists = (): AppError => new AppError('ACCOUNT_EXISTS', 'An account with this e-mail address or phone number exists');
+
+/** Sign-up and profile reads (R-ACC-1). Every personal value goes into the vault; only blind indexes stay searchable. */
+export class Accounts {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly vault: Vault,
+    private readonly audit: AuditLog,
+    private readonly policy: CompiledPolicy,
+    private readonly children: ChildMarker | undefined,
+  ) {}
+
+  /** Validates and normalises everything first, hashes the password, then writes subject, row, child flag and audit in one transaction. */
+  async signUp(ctx: ActorContext, input: SignUpInput): Promise<string> {
+    const now = new Date();
+    checkPassword(input.password);
+    const region = normaliseRegion(input.region);
+    const email = validEmail(input.email);
+    const phone = validPhone(input.phone, region);
+    const address = normaliseAddress(input.postalAddress);
+    const birthDate = checkBirthDate(input.birthDate, now);
+    const values = {
+      name: normaliseName(input.name),
+      email,
+      phone,
+      postal_address: JSON.stringify(address),
+      birth_date: birthDate,
+      region,
+      language: normaliseLanguage(input.language),
+      time_zone: normaliseTimeZone(input.timeZone),
+      zip: address.postalCode ?? null,
+      area_code: areaCodeOf(phone),
+      location_precision: DEFAULT_LOCATION_PRECISION,
+    };
+    const isChild = ageOn(birthDate, now) < ageThreshold(this.policy, region);
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const id = await this.vault.createSubject(trx, ctx, 'account');
+        const sealed = await this.vault.encryptFields(trx, id, 'accounts', { ...values, password_hash: passwordHash });
+        const at = now.toISOString();
+        await repo.insertAccount(trx, {
+          subject_id: id,
+          email_index: this.vault.blindIndex('email', email),
+          phone_index: this.vault.blindIndex('phone', phone),
+          ...(sealed as RequiredSealed<typeof sealed>),
+          is_child: isChild ? 1 : 0,
+          created_at: at,
+          updated_at: at,
+        });
+        if (isChild) await this.children?.markChild(trx, asUser(ctx, id), id, true);
+        await this.audit.append(trx, asUser(ctx, id), { action: 'account.created', subjectId: id, details: { fields: [...PROFILE_FIELDS, 'password_hash'], child: isChild } });
+        return id;
+      });
+    } catch (e) {
+      throw mapDatabaseError(e, accountExists);
+    }
+  }
+
+  /** The whole profile, decrypted for `purpose` (the holder's own view uses `subject_rights`). */
+  async profile(db: Db, subjectId: string, purpose: string): Promise<AccountProfile> {
+    const row = await repo.findById(db, subjectId);
+    if (!row) throw errors.notFound('The account');
+    const plain = await this.vault.decryptFields(db, subjectId, 'accounts', Object.fromEntries(PROFILE_FIELDS.map((f) => [f, row[f]])) as Record<(typeof PROFILE_FIELDS)[number], Buffer | null>, purpose);
+    return toProfile(row, plain);
+  }
+
+  /** The account's location precision (R-CHO-3), for the devices module; `city` until the user chooses. */
+  async locationPrecision(db: Db, subjectId: string): Promise<LocationPrecision> {
+    const row = await repo.findById(db, subjectId);
+    if (!row) throw errors.notFound('The account');
+    return precisionOf(await this.vault.decrypt(db, subjectId, 'accounts', 'location_precision', row.location_precision, 'provide_service'));
+  }
+
+  /** The recipient address for a message, read for the message's purpose. */
+  async emailOf(db: Db, subjectId: string, purpose: string): Promise<string> {
+    const row = await repo.findById(db, subjectId);
+    if (!row) throw errors.notFound('The account');
+    return this.vault.decrypt(db, subjectId, 'accounts', 'email', row.email, purpose);
+  }
+}

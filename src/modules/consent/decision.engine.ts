@@ -1,0 +1,189 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { Engine } from '../../internal/db/engine.js';
+import { AppError } from '../../internal/errors/app-error.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import type { Decision, DecisionGate, DecisionInput } from './decision.js';
+import type { SubjectState } from './consent.js';
+import { compileRules, judge, stateFromRows, type CompiledRules, type PurposeRule } from './decision.rules.js';
+import { DecisionCacheSync } from './decision.sync.js';
+import type { ConsentCurrentRow } from './consent.table.js';
+import * as repo from './consent.repository.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const MAX_CACHED_SUBJECTS = 200_000;
+/** A subject changed inside someone's open transaction is not cached until its commit is announced. */
+const PENDING_MS = 10_000;
+
+/**
+ * The decision engine (R-USE-1 … R-USE-7, R-KID-2): the policy as flat lookup tables, each subject's state
+ * cached in memory and dropped on every change. On PostgreSQL, changes are announced with NOTIFY inside the
+ * changing transaction, so every instance (this one included) drops its copy when the change commits.
+ */
+export class DecisionEngine implements DecisionGate {
+  readonly rules: CompiledRules;
+  private readonly categories: ReadonlySet<string>;
+  private readonly cache = new Map<string, SubjectState>();
+  private readonly pending = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<SubjectState>>();
+  /** Bumped by every invalidation: a load that raced with a change does not cache what it read. */
+  private generation = 0;
+  private readonly sync: DecisionCacheSync | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    policy: CompiledPolicy,
+  ) {
+    this.rules = compileRules(policy);
+    this.categories = new Set(policy.categories.keys());
+    this.sync = engine.pool ? new DecisionCacheSync(engine.pool, (id) => this.onRemoteChange(id), () => this.clear()) : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.sync?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.sync?.stop();
+  }
+
+  /** For a warm cache: the decision, or undefined when the subject's state must be loaded first. */
+  decideCached(input: DecisionInput): Decision | undefined {
+    const rule = this.rules.byName.get(input.purpose);
+    if (rule === undefined) return this.rules.undeclared;
+    if (!rule.categories.has(input.category)) return rule.out.CATEGORY_NOT_ALLOWED_FOR_PURPOSE;
+    // R-USE-3: an aggregates-only purpose never reads rows of a subject.
+    if (rule.aggregatesOnly && input.aggregate !== true) return rule.out.AGGREGATES_ONLY;
+    const state = this.cache.get(input.subjectId);
+    return state === undefined ? undefined : judge(rule, state);
+  }
+
+  /** Loads the subject's state on a cache miss. Any failure denies: nothing is allowed by default. */
+  async decide(input: DecisionInput): Promise<Decision> {
+    try {
+      const fast = this.decideCached(input);
+      if (fast !== undefined) return fast;
+      const state = await this.stateOf(input.subjectId);
+      return judge(this.rules.byName.get(input.purpose) as PurposeRule, state);
+    } catch {
+      return this.rules.error;
+    }
+  }
+
+  /** For the HTTP API: like decide, but a purpose or category the policy does not know is the caller's error (400). */
+  async decideChecked(input: DecisionInput): Promise<Decision> {
+    this.assertKnown(input);
+    return this.decideCached(input) ?? this.decide(input);
+  }
+
+  async decideManyChecked(inputs: readonly DecisionInput[]): Promise<Decision[]> {
+    for (const i of inputs) this.assertKnown(i);
+    return this.decideMany(inputs);
+  }
+
+  private assertKnown(input: DecisionInput): void {
+    if (!this.rules.byName.has(input.purpose)) throw new AppError('UNKNOWN_PURPOSE', 'The purpose is not declared in the policy', { purpose: input.purpose });
+    if (!this.categories.has(input.category)) throw new AppError('UNKNOWN_CATEGORY', 'The data category is not declared in the policy', { category: input.category });
+  }
+
+  /** Many decisions with one round trip per batch of unknown subjects. */
+  async decideMany(inputs: readonly DecisionInput[]): Promise<Decision[]> {
+    try {
+      const missing = new Set<string>();
+      for (const i of inputs) if (this.decideCached(i) === undefined) missing.add(i.subjectId);
+      const loaded = missing.size > 0 ? await this.loadMany([...missing]) : new Map<string, SubjectState>();
+      return inputs.map((i) => {
+        const fast = this.decideCached(i);
+        if (fast !== undefined) return fast;
+        const state = loaded.get(i.subjectId);
+        return state ? judge(this.rules.byName.get(i.purpose) as PurposeRule, state) : this.rules.error;
+      });
+    } catch {
+      return inputs.map(() => this.rules.error);
+    }
+  }
+
+  /** The subject's state as the engine sees it (cached or freshly loaded). */
+  async stateOf(subjectId: string): Promise<SubjectState> {
+    const cached = this.cache.get(subjectId);
+    if (cached) return cached;
+    let p = this.loading.get(subjectId);
+    if (!p) {
+      p = this.load(subjectId).finally(() => this.loading.delete(subjectId));
+      this.loading.set(subjectId, p);
+    }
+    return p;
+  }
+
+  /** The subject-dependent part of a decision for a purpose, on a state already at hand. */
+  judgeState(purpose: string, state: SubjectState): Decision {
+    const rule = this.rules.byName.get(purpose);
+    return rule ? judge(rule, state) : this.rules.undeclared;
+  }
+
+  /**
+   * Called by every service that changes a decision input, inside its transaction. Drops the local copy now
+   * and, on PostgreSQL, announces the change to every instance when the transaction commits.
+   */
+  async noteChange(db: Db, subjectId: string): Promise<void> {
+    this.invalidate(subjectId);
+    if (this.sync) {
+      this.pending.set(subjectId, Date.now() + PENDING_MS);
+      await sql`SELECT pg_notify(${this.sync.channel}, ${subjectId})`.execute(db);
+    }
+  }
+
+  /** Drops one subject's cached state (after a commit, or when told by another instance). */
+  invalidate(subjectId: string): void {
+    this.generation++;
+    this.cache.delete(subjectId);
+  }
+
+  /** The change noted for this subject has committed (the caller owned the transaction): cache it again. */
+  committed(subjectId: string): void {
+    this.pending.delete(subjectId);
+    this.invalidate(subjectId);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
+  private onRemoteChange(subjectId: string): void {
+    this.pending.delete(subjectId);
+    this.invalidate(subjectId);
+  }
+
+  private async load(subjectId: string): Promise<SubjectState> {
+    return (await this.loadMany([subjectId])).get(subjectId) as SubjectState;
+  }
+
+  private async loadMany(subjectIds: readonly string[]): Promise<Map<string, SubjectState>> {
+    const generation = this.generation;
+    const db = this.engine.db;
+    const [statuses, rows] = await Promise.all([repo.statusForMany(db, subjectIds), repo.currentForMany(db, subjectIds)]);
+    const statusById = new Map(statuses.map((s) => [s.subject_id, s]));
+    const rowsById = new Map<string, ConsentCurrentRow[]>();
+    for (const r of rows) rowsById.set(r.subject_id, [...(rowsById.get(r.subject_id) ?? []), r]);
+    const out = new Map<string, SubjectState>();
+    for (const id of subjectIds) out.set(id, stateFromRows(this.rules, statusById.get(id), rowsById.get(id) ?? []));
+    if (generation === this.generation) for (const [id, state] of out) this.remember(id, state);
+    return out;
+  }
+
+  private remember(subjectId: string, state: SubjectState): void {
+    const until = this.pending.get(subjectId);
+    if (until !== undefined) {
+      if (until > Date.now()) return;
+      this.pending.delete(subjectId);
+    }
+    // Bounded: the oldest entries (Map keeps insertion order) make room.
+    if (this.cache.size >= MAX_CACHED_SUBJECTS) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+    this.cache.set(subjectId, state);
+  }
+}

@@ -1,0 +1,62 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { ContactRow, NewContactRow } from './contacts.table.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function insertContact(db: Db, row: NewContactRow): Promise<void> {
+  await db.insertInto('contacts').values(row).execute();
+}
+
+export function listForInviter(db: Db, inviterId: string): Promise<ContactRow[]> {
+  return db.selectFrom('contacts').selectAll().where('inviter_subject_id', '=', inviterId).orderBy('created_at').orderBy('subject_id').execute();
+}
+
+export function byId(db: Db, inviterId: string, contactId: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('inviter_subject_id', '=', inviterId).where('subject_id', '=', contactId).executeTakeFirst();
+}
+
+export function idsByEmailIndex(db: Db, emailIndex: string): Promise<{ subject_id: string }[]> {
+  return db.selectFrom('contacts').select('subject_id').where('email_index', '=', emailIndex).execute();
+}
+
+/** Unaccepted contacts whose retention has run out (R-ACC-3), a batch at a time. */
+export function expired(db: Db, now: string, limit: number): Promise<{ subject_id: string; inviter_subject_id: string }[]> {
+  return db
+    .selectFrom('contacts')
+    .select(['subject_id', 'inviter_subject_id'])
+    .where('status', '=', 'pending')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function markAccepted(db: Db, contactId: string, at: string): Promise<boolean> {
+  const r = await db.updateTable('contacts').set({ status: 'accepted', accepted_at: at }).where('subject_id', '=', contactId).where('status', '=', 'pending').executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function deleteContact(db: Db, contactId: string): Promise<void> {
+  await db.deleteFrom('contacts').where('subject_id', '=', contactId).execute();
+}
+
+export async function putErasureCode(db: Db, row: { email_index: string; code_hash: string; expires_at: string; attempts: number }): Promise<void> {
+  await db
+    .insertInto('contact_erasure_codes')
+    .values(row)
+    .onConflict((oc) => oc.column('email_index').doUpdateSet({ code_hash: row.code_hash, expires_at: row.expires_at, attempts: row.attempts }))
+    .execute();
+}
+
+export function erasureCode(db: Db, emailIndex: string) {
+  return db.selectFrom('contact_erasure_codes').selectAll().where('email_index', '=', emailIndex).executeTakeFirst();
+}
+
+export async function countFailedAttempt(db: Db, emailIndex: string, attempts: number): Promise<void> {
+  await db.updateTable('contact_erasure_codes').set({ attempts }).where('email_index', '=', emailIndex).execute();
+}
+
+export async function deleteErasureCode(db: Db, emailIndex: string): Promise<void> {
+  await db.deleteFrom('contact_erasure_codes').where('email_index', '=', emailIndex).execute();
+}

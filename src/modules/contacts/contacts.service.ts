@@ -1,0 +1,150 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { ActorContext } from '../../internal/context.js';
+import { errors, isAppError } from '../../internal/errors/app-error.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import type { Vault } from '../vault/vault.service.js';
+import { normaliseEmail, normalisePhone } from '../vault/blind-index.js';
+import { userSubject } from '../orders/orders.service.js';
+import type { ContactAddress, ContactView, NewContact } from './contact.js';
+import type { ContactRow } from './contacts.table.js';
+import * as repo from './contacts.repository.js';
+
+/** Contact data is read only for the share or invitation it was given for (R-ACC-3). */
+export const CONTACT_PURPOSE = 'share_and_invite';
+
+export interface ContactsServiceOptions {
+  readonly db: Kysely<Database>;
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly policy: CompiledPolicy;
+}
+
+/**
+ * Shared contacts (R-ACC-3): each is a data subject of its own with its own data key, linked to the
+ * user who shared it, expired after the policy's retention unless accepted, erased by shredding its key.
+ */
+export class ContactsService {
+  readonly retentionMs: number;
+  constructor(private readonly o: ContactsServiceOptions) {
+    const ms = o.policy.categories.get('user.contact.third_party')?.retentionMs;
+    if (ms === undefined) throw new Error('the policy gives user.contact.third_party no fixed retention; shared contacts need one');
+    this.retentionMs = ms;
+  }
+
+  async share(ctx: ActorContext, input: NewContact): Promise<ContactView> {
+    const inviter = userSubject(ctx);
+    const email = normaliseEmail(input.email);
+    const phone = input.phone === undefined ? null : normalisePhone(input.phone);
+    const now = new Date();
+    const id = await this.o.db.transaction().execute(async (trx) => {
+      const contactId = await this.o.vault.createSubject(trx, ctx, 'contact');
+      const sealed = await this.o.vault.encryptFields(trx, contactId, 'contacts', {
+        name: input.name.trim(),
+        email,
+        phone,
+        address: input.address ? JSON.stringify(input.address) : null,
+      });
+      await repo.insertContact(trx, {
+        subject_id: contactId,
+        inviter_subject_id: inviter,
+        reason: input.reason,
+        status: 'pending',
+        email_index: this.o.vault.blindIndex('email', email),
+        ...sealed,
+        name: sealed.name!,
+        email: sealed.email!,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + this.retentionMs).toISOString(),
+        accepted_at: null,
+      });
+      await this.o.audit.append(trx, ctx, { action: 'contacts.shared', subjectId: contactId, purpose: CONTACT_PURPOSE, details: { inviter, reason: input.reason } });
+      return contactId;
+    });
+    const row = await repo.byId(this.o.db, inviter, id);
+    if (!row) throw errors.notFound('The contact');
+    return this.open(row);
+  }
+
+  /** The contacts a user shared, opened for the share purpose only; an erased one is skipped. */
+  async list(ctx: ActorContext): Promise<ContactView[]> {
+    const out: ContactView[] = [];
+    for (const row of await repo.listForInviter(this.o.db, userSubject(ctx))) {
+      try {
+        out.push(await this.open(row));
+      } catch (e) {
+        if (!(isAppError(e) && e.code === 'SUBJECT_ERASED')) throw e;
+      }
+    }
+    return out;
+  }
+
+  /** The sharer withdraws a contact: its key is shredded and its row removed. */
+  async remove(ctx: ActorContext, contactId: string): Promise<void> {
+    const inviter = userSubject(ctx);
+    await this.o.db.transaction().execute(async (trx) => {
+      if (!(await repo.byId(trx, inviter, contactId))) throw errors.notFound('The contact');
+      await this.o.vault.shred(trx, ctx, contactId);
+      await repo.deleteContact(trx, contactId);
+      await this.o.audit.append(trx, ctx, { action: 'contacts.withdrawn', subjectId: contactId });
+    });
+  }
+
+  /** The invitation was accepted (by the invitation flow): the contact no longer expires. */
+  async markAccepted(ctx: ActorContext, contactId: string): Promise<boolean> {
+    return this.o.db.transaction().execute(async (trx) => {
+      const done = await repo.markAccepted(trx, contactId, new Date().toISOString());
+      if (done) await this.o.audit.append(trx, ctx, { action: 'contacts.accepted', subjectId: contactId });
+      return done;
+    });
+  }
+
+  /**
+   * The retention sweep (R-ACC-3): unaccepted contacts past their expiry are shredded and removed, in
+   * batches, each contact in its own transaction so a failure leaves the others done. Safe to re-run.
+   */
+  async expire(ctx: ActorContext, now: Date = new Date()): Promise<{ expired: number; failed: number }> {
+    let expired = 0;
+    const failedIds = new Set<string>();
+    for (;;) {
+      const batch = (await repo.expired(this.o.db, now.toISOString(), 200)).filter((c) => !failedIds.has(c.subject_id));
+      if (batch.length === 0) break;
+      for (const c of batch) {
+        try {
+          await this.o.db.transaction().execute(async (trx) => {
+            await this.o.vault.shred(trx, ctx, c.subject_id);
+            await repo.deleteContact(trx, c.subject_id);
+            await this.o.audit.append(trx, ctx, { action: 'contacts.expired', subjectId: c.subject_id, details: { inviter: c.inviter_subject_id } });
+          });
+          expired++;
+        } catch {
+          failedIds.add(c.subject_id);
+        }
+      }
+    }
+    const failed = failedIds.size;
+    return { expired, failed };
+  }
+
+  private async open(row: ContactRow): Promise<ContactView> {
+    const f = await this.o.vault.decryptFields(
+      this.o.db,
+      row.subject_id,
+      'contacts',
+      { name: Buffer.from(row.name), email: Buffer.from(row.email), phone: row.phone ? Buffer.from(row.phone) : null, address: row.address ? Buffer.from(row.address) : null },
+      CONTACT_PURPOSE,
+    );
+    return {
+      id: row.subject_id,
+      name: f.name!,
+      email: f.email!,
+      phone: f.phone,
+      address: f.address === null ? null : (JSON.parse(f.address) as ContactAddress),
+      reason: row.reason,
+      status: row.status,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import type { PledgeMigration } from '../../internal/db/migration.js';
+import { columnTypes } from '../../internal/db/columns.js';
+
+export const devicesMigrations: PledgeMigration[] = [
+  {
+    name: '0401_devices',
+    async up(db, kind) {
+      const t = columnTypes(kind);
+      await db.schema
+        .createTable('devices')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('device_id', t.bytes, (c) => c.notNull())
+        .addColumn('imei', t.bytes, (c) => c.notNull())
+        .addColumn('model', t.bytes, (c) => c.notNull())
+        .addColumn('firmware', t.bytes, (c) => c.notNull())
+        .addColumn('location_precision', t.bytes)
+        .addColumn('location', t.bytes)
+        .addColumn('precise_location', t.bytes)
+        .addColumn('last_event', 'text', (c) => c.notNull())
+        .addColumn('activated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('devices_subject').ifNotExists().on('devices').columns(['subject_id', 'activated_at']).execute();
+    },
+  },
+];

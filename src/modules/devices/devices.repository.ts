@@ -1,0 +1,27 @@
+import type { Kysely, Transaction, Updateable } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { DeviceRow, DevicesTable, NewDeviceRow } from './devices.table.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function insertDevice(db: Db, row: NewDeviceRow): Promise<void> {
+  await db.insertInto('devices').values(row).execute();
+}
+
+/** Updates in place: the old location is overwritten, never copied anywhere (no history, R-USE-7). */
+export async function updateDevice(db: Db, subjectId: string, id: string, changes: Updateable<DevicesTable>): Promise<void> {
+  await db.updateTable('devices').set(changes).where('subject_id', '=', subjectId).where('id', '=', id).execute();
+}
+
+export function listForSubject(db: Db, subjectId: string): Promise<DeviceRow[]> {
+  return db.selectFrom('devices').selectAll().where('subject_id', '=', subjectId).orderBy('activated_at').orderBy('id').execute();
+}
+
+export function byId(db: Db, subjectId: string, id: string): Promise<DeviceRow | undefined> {
+  return db.selectFrom('devices').selectAll().where('subject_id', '=', subjectId).where('id', '=', id).executeTakeFirst();
+}
+
+/** For purpose-bound reads by services (warranty, licences): the decision gate, not the owner, decides. */
+export function byIdAnySubject(db: Db, id: string): Promise<DeviceRow | undefined> {
+  return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { DeviceRow } from './devices.table.js';
+import type { Database } from '../../internal/db/database.js';
+import type { ActorContext } from '../../internal/context.js';
+import { nowIso } from '../../internal/db/columns.js';
+import { errors } from '../../internal/errors/app-error.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { DecisionGate } from '../consent/decision.js';
+import type { Vault } from '../vault/vault.service.js';
+import { userSubject } from '../orders/orders.service.js';
+import type { AccountPrecisionSource, DeviceActivation, DeviceView, StoredLocation } from './device.js';
+import { allowedPrecision, locationColumns, locationToStore, recoarsen } from './device-location.js';
+import { openDevice, storedLocationOf } from './device.codec.js';
+import { assertImei } from './imei.js';
+import type { LocationPrecision } from './location.js';
+import * as repo from './devices.repository.js';
+import { issueDeviceToken, revokeDeviceTokens } from '../telemetry/device-tokens.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface DevicesServiceOptions {
+  readonly db: Kysely<Database>;
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly gate: DecisionGate;
+  readonly accounts: AccountPrecisionSource;
+}
+
+/**
+ * Devices (R-ACC-4, R-USE-7, R-CHO-3). One row per device and owner, updated in place on re-activation,
+ * so only the latest location exists; it is coarsened to the precision in force before it is written.
+ */
+export class DevicesService {
+  constructor(private readonly o: DevicesServiceOptions) {}
+
+  // SQLite runs one connection: a decision or key load made inside a transaction would wait for that
+  // same transaction. So every read and decision happens first, and the transaction only writes.
+
+  async activate(ctx: ActorContext, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
+    const subjectId = userSubject(ctx);
+    assertImei(input.imei);
+    const existing = await this.findByDeviceId(subjectId, input.deviceId);
+    const own = existing ? await this.ownPrecision(subjectId, existing.location_precision) : null;
+    const precision = await allowedPrecision(this.o.gate, subjectId, own ?? (await this.o.accounts.locationPrecision(subjectId)));
+    const at = nowIso();
+    const id = existing?.id ?? randomUUID();
+    const token = await this.o.db.transaction().execute(async (trx) => {
+      const sealed = await this.o.vault.encryptFields(trx, subjectId, 'devices', {
+        device_id: input.deviceId,
+        imei: input.imei,
+        model: input.model,
+        firmware: input.firmware,
+        ...locationColumns(locationToStore(input.location, precision)),
+      });
+      const fields = { ...sealed, device_id: sealed.device_id!, imei: sealed.imei!, model: sealed.model!, firmware: sealed.firmware!, last_event: input.event, updated_at: at };
+      if (existing) await repo.updateDevice(trx, subjectId, id, fields);
+      else await repo.insertDevice(trx, { id, subject_id: subjectId, location_precision: null, activated_at: at, ...fields });
+      // Ids and precision only: neither the identifiers nor the location ever reach the audit log.
+      await this.o.audit.append(trx, ctx, { action: existing ? 'devices.reactivated' : 'devices.activated', subjectId, target: `device:${id}`, details: { event: input.event, precision } });
+      // The telemetry credential is shown once: at first activation, and anew after a factory reset.
+      if (existing && input.event !== 'factory_reset') return undefined;
+      if (existing) await revokeDeviceTokens(trx, id);
+      return issueDeviceToken(trx, ctx, { subjectId, deviceRef: id, model: input.model, firmware: input.firmware, region: null });
+    });
+    const view = await this.view(subjectId, id);
+    return token === undefined ? view : { ...view, deviceToken: token };
+  }
+
+  /** The owner's devices. A stored location finer than the setting in force is coarsened first (safety net). */
+  async list(ctx: ActorContext): Promise<DeviceView[]> {
+    const subjectId = userSubject(ctx);
+    const account = await this.o.accounts.locationPrecision(subjectId);
+    const out: DeviceView[] = [];
+    for (const row of await repo.listForSubject(this.o.db, subjectId)) {
+      const own = await this.ownPrecision(subjectId, row.location_precision);
+      await this.recoarsenRow(ctx, subjectId, row.id, own ?? account);
+      out.push(await this.view(subjectId, row.id, account));
+    }
+    return out;
+  }
+
+  /** R-CHO-3: a device's own precision (null follows the account); what is stored is coarsened at once. */
+  async setPrecision(ctx: ActorContext, id: string, precision: LocationPrecision | null): Promise<DeviceView> {
+    const subjectId = userSubject(ctx);
+    const row = await repo.byId(this.o.db, subjectId, id);
+    if (!row) throw errors.notFound('The device');
+    await this.o.db.transaction().execute(async (trx) => {
+      const sealed = await this.o.vault.encryptFields(trx, subjectId, 'devices', { location_precision: precision });
+      await repo.updateDevice(trx, subjectId, id, { location_precision: sealed.location_precision, updated_at: nowIso() });
+      await this.o.audit.append(trx, ctx, { action: 'devices.precision_set', subjectId, target: `device:${id}`, details: { precision: precision ?? 'account' } });
+    });
+    await this.recoarsenRow(ctx, subjectId, id, precision ?? (await this.o.accounts.locationPrecision(subjectId)));
+    return this.view(subjectId, id);
+  }
+
+  /**
+   * R-CHO-3 at account level: the accounts module calls this inside the transaction that changes the
+   * account's setting, so every device that follows the account has its stored location coarsened (or
+   * removed) in the same commit. Everything here runs on `db`; "precise" can never refine a stored point.
+   */
+  async applyAccountPrecision(db: Db, ctx: ActorContext, subjectId: string, precision: LocationPrecision): Promise<number> {
+    if (precision === 'precise') return 0;
+    let changed = 0;
+    for (const row of await repo.listForSubject(db, subjectId)) {
+      if ((await this.ownPrecision(subjectId, row.location_precision, db)) !== null) continue;
+      const stored = await storedLocationOf(this.o.vault, db, row);
+      const next = recoarsen(stored, precision);
+      if (next === stored) continue;
+      await this.writeLocation(db, ctx, subjectId, row.id, stored, next);
+      changed++;
+    }
+    return changed;
+  }
+
+  /**
+   * R-USE-7: the device identifiers of one device for one purpose. The decision gate allows warranty and
+   * software licences; surveys need consent; product analysis gets aggregates only; anything else is refused.
+   */
+  async readIdentifiers(ctx: ActorContext, id: string, purpose: string): Promise<{ deviceId: string; imei: string }> {
+    const row = await repo.byIdAnySubject(this.o.db, id);
+    if (!row) throw errors.notFound('The device');
+    const f = await this.o.vault.decryptFields(this.o.db, row.subject_id, 'devices', { device_id: Buffer.from(row.device_id), imei: Buffer.from(row.imei) }, purpose);
+    await this.o.audit.append(this.o.db, { ...ctx, purpose }, { action: 'devices.identifiers_read', subjectId: row.subject_id, target: `device:${id}`, purpose, details: { fields: ['device_id', 'imei'] } });
+    return { deviceId: f.device_id!, imei: f.imei! };
+  }
+
+  private async recoarsenRow(ctx: ActorContext, subjectId: string, id: string, precision: LocationPrecision): Promise<boolean> {
+    const row = await repo.byId(this.o.db, subjectId, id);
+    if (!row) return false;
+    const stored = await storedLocationOf(this.o.vault, this.o.db, row);
+    const next = recoarsen(stored, await allowedPrecision(this.o.gate, subjectId, precision));
+    if (next === stored) return false;
+    await this.o.db.transaction().execute((trx) => this.writeLocation(trx, ctx, subjectId, id, stored, next));
+    return true;
+  }
+
+  private async writeLocation(db: Db, ctx: ActorContext, subjectId: string, id: string, stored: StoredLocation | null, next: StoredLocation | null): Promise<void> {
+    const sealed = await this.o.vault.encryptFields(db, subjectId, 'devices', locationColumns(next));
+    await repo.updateDevice(db, subjectId, id, sealed);
+    await this.o.audit.append(db, ctx, { action: 'devices.location_coarsened', subjectId, target: `device:${id}`, details: { from: stored?.precision ?? 'none', to: next?.precision ?? 'removed' } });
+  }
+
+  /** Re-activation finds the row by decrypting the owner's few device ids for the warranty purpose. */
+  private async findByDeviceId(subjectId: string, deviceId: string): Promise<DeviceRow | undefined> {
+    for (const row of await repo.listForSubject(this.o.db, subjectId)) {
+      if ((await this.o.vault.decrypt(this.o.db, subjectId, 'devices', 'device_id', Buffer.from(row.device_id), 'warranty')) === deviceId) return row;
+    }
+    return undefined;
+  }
+
+  private async ownPrecision(subjectId: string, sealed: Uint8Array | null, db: Db = this.o.db): Promise<LocationPrecision | null> {
+    if (sealed === null) return null;
+    return (await this.o.vault.decrypt(db, subjectId, 'devices', 'location_precision', Buffer.from(sealed), 'provide_service')) as LocationPrecision;
+  }
+
+  private async view(subjectId: string, id: string, account?: LocationPrecision): Promise<DeviceView> {
+    const row = await repo.byId(this.o.db, subjectId, id);
+    if (!row) throw errors.notFound('The device');
+    return openDevice(this.o.vault, this.o.db, row, account ?? (await this.o.accounts.locationPrecision(subjectId)));
+  }
+}

@@ -1,0 +1,54 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox.table.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export async function insertMessage(db: Db, row: NewOutboxRow): Promise<void> {
+  await db.insertInto('outbox').values(row).execute();
+}
+
+/** Due messages: pending ones whose time has come, and `sending` ones whose worker's lease ran out (it crashed). */
+export function dueMessages(db: Db, now: string, limit: number): Promise<OutboxRow[]> {
+  return db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('status', 'in', ['pending', 'sending'])
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * Claims a message for one worker until `leaseUntil`: only the worker whose update matched sends it,
+ * so a server and a CLI process running side by side never send the same message twice.
+ */
+export async function claim(db: Db, row: Pick<OutboxRow, 'id' | 'next_attempt_at'>, leaseUntil: string): Promise<boolean> {
+  const r = await db
+    .updateTable('outbox')
+    .set({ status: 'sending', next_attempt_at: leaseUntil })
+    .where('id', '=', row.id)
+    .where('status', 'in', ['pending', 'sending'])
+    .where('next_attempt_at', '=', row.next_attempt_at)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function finish(db: Db, id: string, status: OutboxStatus, changes: { attempts: number; lastError: string | null; nextAttemptAt?: string; sentAt?: string }): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({
+      status,
+      attempts: changes.attempts,
+      last_error: changes.lastError,
+      ...(changes.nextAttemptAt ? { next_attempt_at: changes.nextAttemptAt } : {}),
+      ...(changes.sentAt ? { sent_at: changes.sentAt } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export function byId(db: Db, id: string): Promise<OutboxRow | undefined> {
+  return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+}

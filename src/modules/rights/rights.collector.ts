@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { ActorContext } from '../../internal/context.js';
+import { listForSubject } from '../audit/audit.repository.js';
+import type { RightsDeps } from './rights.deps.js';
+import { toRequest } from './rights.mapper.js';
+import * as repo from './rights.repository.js';
+import { EXPORT_SCHEMA_ID } from './rights.export.js';
+
+/**
+ * One part of what we hold about a person: a single value, or a list produced item by item. Both are thunks,
+ * so nothing is read before the writer reaches the section (the export streams; it never holds all sections).
+ */
+export type Section = { readonly name: string; readonly value: () => Promise<unknown> } | { readonly name: string; readonly items: () => AsyncIterable<unknown> };
+
+export const TELEMETRY_NOTE =
+  'Usage statistics of the User Experience Program are stored under a pseudonym that changes every epoch and is not ' +
+  'kept with your account; once an epoch ends we can no longer tell which events were yours, so they are described here, not included.';
+
+/** How many audit entries about the person the access view lists. */
+const MAX_ACCESSES = 10_000;
+
+async function* each<T, U>(list: () => Promise<readonly T[]>, map: (t: T) => U | undefined): AsyncGenerator<U> {
+  for (const x of await list()) {
+    const y = map(x);
+    if (y !== undefined) yield y;
+  }
+}
+
+const none = (): Promise<never[]> => Promise.resolve([]);
+
+/**
+ * Everything held about a person, store by store (R-DSR-1, R-DSR-6), read through each owning module's service
+ * for the purpose `subject_rights`. A store whose module is not wired is named under `notIncluded`.
+ */
+export function collect(deps: RightsDeps, subjectId: string): Section[] {
+  const ctx: ActorContext = { actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' };
+  const { db, accounts, orders, devices, contacts, ledger } = deps;
+  const missing: { store: string; reason: string }[] = [];
+  if (!accounts) missing.push({ store: 'account', reason: 'module not available in this build' });
+  if (!orders) missing.push({ store: 'orders', reason: 'module not available in this build' });
+  if (!devices) missing.push({ store: 'devices', reason: 'module not available in this build' });
+  if (!ledger) missing.push({ store: 'consents', reason: 'module not available in this build' });
+  if (!contacts) missing.push({ store: 'contacts', reason: 'module not available in this build' });
+  return [
+    { name: 'subjectId', value: async () => subjectId },
+    { name: 'generatedAt', value: async () => new Date().toISOString() },
+    { name: 'policyVersion', value: async () => deps.policy.version },
+    { name: 'account', value: async () => (accounts ? accounts.profile(db, subjectId, 'subject_rights').catch(() => null) : null) },
+    // Orders: the card appears as token, brand and last four digits only; the number was never stored.
+    { name: 'orders', items: () => each(orders ? () => orders.list(ctx).catch(() => []) : none, (o) => o) },
+    // Devices: the current location only, at the precision it was stored with.
+    { name: 'devices', items: () => each(devices ? () => devices.list(ctx).catch(() => []) : none, (d) => d) },
+    // People the person shared with: what the person gave us about them, nothing the contact added themselves.
+    { name: 'contacts', items: () => each(contacts ? () => contacts.list(ctx).catch(() => []) : none, (c) => c) },
+    { name: 'consents', value: async () => (ledger ? ledger.list(db, subjectId) : []) },
+    {
+      name: 'consentEvents',
+      items: () =>
+        each(ledger ? () => ledger.history(db, subjectId) : none, (e) => ({ id: e.id, purpose: e.purpose, status: e.status, source: e.source, collectionMethod: e.collection_method, at: e.at, policyVersion: e.policy_version, receiptId: e.receipt_id })),
+    },
+    {
+      name: 'requests',
+      items: () =>
+        each(
+          () => repo.requestsOf(db, subjectId),
+          (r) => {
+            const q = toRequest(r, []);
+            return { id: q.id, type: q.type, status: q.status, receivedAt: q.receivedAt, dueAt: q.dueAt, completedAt: q.completedAt, declineReason: q.declineReason, verificationMethod: q.verificationMethod };
+          },
+        ),
+    },
+    { name: 'corrections', items: () => each(() => repo.correctionsOf(db, subjectId), (c) => ({ field: c.field, at: c.at, requestId: c.request_id })) },
+    // Accesses by anyone but the person: staff, services and jobs that read or changed their data.
+    { name: 'accesses', items: () => each(() => listForSubject(db, subjectId, MAX_ACCESSES), (a) => (a.actor === `user:${subjectId}` ? undefined : { at: a.at, actor: a.actor, action: a.action, purpose: a.purpose })) },
+    { name: 'legalHolds', value: () => legalHolds(deps, subjectId, ctx) },
+    { name: 'telemetry', value: async () => ({ included: false, description: TELEMETRY_NOTE }) },
+    { name: 'notIncluded', value: async () => missing },
+  ];
+}
+
+/** Records kept for a legal reason, with the reason and the end date: orders' tax retention, and holds kept after erasure. */
+async function legalHolds(deps: RightsDeps, subjectId: string, ctx: ActorContext): Promise<unknown[]> {
+  const kept = (await repo.holdsOf(deps.db, subjectId)).map((h) => ({ record: `${h.record_type}:${h.record_id}`, reason: h.reason, until: h.until }));
+  const live = deps.orders ? (await deps.orders.list(ctx).catch(() => [])).map((o) => ({ record: `order:${o.id}`, reason: 'tax_law_invoice_retention', until: o.legalHoldUntil })) : [];
+  const seen = new Set(kept.map((k) => k.record));
+  return [...kept, ...live.filter((l) => !seen.has(l.record))];
+}
+
+/** The whole document in memory, for `GET /v1/me/data` (the export streams the same sections to a file instead). */
+export async function collectAll(deps: RightsDeps, subjectId: string): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = { $schema: EXPORT_SCHEMA_ID };
+  for (const s of collect(deps, subjectId)) {
+    if ('value' in s) out[s.name] = await s.value();
+    else {
+      const list: unknown[] = [];
+      for await (const x of s.items()) list.push(x);
+      out[s.name] = list;
+    }
+  }
+  return out;
+}

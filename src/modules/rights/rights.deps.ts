@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { Config } from '../../internal/config/config.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Vault } from '../vault/vault.service.js';
+import type { ConsentLedger } from '../consent/consent.service.js';
+import type { SubjectStatusService } from '../consent/subject-status.service.js';
+import type { Accounts } from '../accounts/accounts.service.js';
+import type { OrdersService } from '../orders/orders.service.js';
+import type { DevicesService } from '../devices/devices.service.js';
+import type { ContactsService } from '../contacts/contacts.service.js';
+import type { Outbox } from '../notices/outbox.service.js';
+import type { RetentionSweeper } from '../retention/retention.service.js';
+import type { ActorContext } from '../../internal/context.js';
+import type { PartialTarget } from './rights.js';
+
+/**
+ * What the rights module works through: the services of the modules that own the data. A module that is
+ * not wired (absent in this build) is left out of the work, and the export says which stores it could not read.
+ */
+export interface RightsDeps {
+  readonly db: Kysely<Database>;
+  readonly config: Config;
+  readonly policy: CompiledPolicy;
+  readonly audit: AuditLog;
+  readonly vault: Vault;
+  readonly ledger?: ConsentLedger | undefined;
+  readonly subjectStatus?: SubjectStatusService | undefined;
+  readonly accounts?: Accounts | undefined;
+  readonly orders?: OrdersService | undefined;
+  readonly devices?: DevicesService | undefined;
+  readonly contacts?: ContactsService | undefined;
+  readonly outbox?: Outbox | undefined;
+  /** When given, the export sweep is registered with it (expired export files are deleted by the retention run). */
+  readonly retention?: RetentionSweeper | undefined;
+  /** Per correctable field (`accounts.email`, …): applies the new value through the owning module's service. */
+  readonly rectifiers?: Readonly<Record<string, Rectifier>> | undefined;
+  /** Per kind of part (device, contact, order delivery): erases it through the owning module; false when not the person's. */
+  readonly partialErasers?: Readonly<Partial<Record<PartialKind, PartialEraser>>> | undefined;
+}
+
+export type Rectifier = (ctx: ActorContext, subjectId: string, value: unknown) => Promise<void>;
+export type PartialKind = PartialTarget['kind'];
+export interface PartialEraser {
+  /** Screening: is it there, is it the person's, may it go now (a delivery address only after delivery)? */
+  check(subjectId: string, id: string): Promise<'ok' | 'not_found' | 'not_yours' | 'not_yet'>;
+  erase(ctx: ActorContext, subjectId: string, id: string): Promise<void>;
+}

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { ActorContext } from '../../internal/context.js';
+import { AppError } from '../../internal/errors/app-error.js';
+import type { Corrections, DeclineReason, RequestParams, RequestType, RightsRequest } from './rights.js';
+import type { RightsDeps } from './rights.deps.js';
+import type { RightsWork, WorkOutcome } from './rights.work.js';
+import { collect } from './rights.collector.js';
+import { writeExport } from './rights.export.js';
+import { accountEraser, type ErasureStep } from './rights.eraser.js';
+import * as repo from './rights.repository.js';
+
+export const exportDir = (deps: RightsDeps): string => path.join(deps.config.dataDir, 'exports');
+
+const unavailable = (what: string): AppError => new AppError('UNAVAILABLE', `${what} is not available in this build`);
+
+/** The work behind each request type, through the owning modules' services. */
+export class RightsDoer implements RightsWork {
+  /** Test seam of the crash test: called after each erasure step is recorded. */
+  onErasureStep: ((index: number, step: ErasureStep) => void) | undefined;
+
+  constructor(private readonly deps: RightsDeps) {}
+
+  readonly checkTarget = async (subjectId: string, type: RequestType, params: RequestParams): Promise<DeclineReason | null> => {
+    if (type === 'rectify') {
+      const fields = params.fields ?? [];
+      return fields.length === 0 || fields.some((f) => !this.deps.rectifiers?.[f]) ? 'UNREALISTIC' : null;
+    }
+    if (type !== 'erase_partial') return null;
+    const target = params.target;
+    const eraser = target ? this.deps.partialErasers?.[target.kind] : undefined;
+    if (!target || !eraser) return 'UNREALISTIC';
+    const state = await eraser.check(subjectId, target.id);
+    return state === 'ok' ? null : state === 'not_yours' ? 'OTHERS_PRIVACY' : 'UNREALISTIC';
+  };
+
+  async run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<WorkOutcome> {
+    const { deps } = this;
+    const subjectId = request.subjectId;
+    switch (request.type) {
+      case 'access':
+        // The answer is GET /v1/me/data, always current; the request records that it was asked and answered.
+        return { patch: {}, auditDetails: {} };
+      case 'export': {
+        const { base, items } = await writeExport(exportDir(deps), request.id, collect(deps, subjectId));
+        const expires = new Date(Date.now() + deps.policy.requests.exportLinkMs).toISOString();
+        return { patch: { export_file: base, export_expires_at: expires }, auditDetails: { items } };
+      }
+      case 'rectify': {
+        const fields = request.params.fields ?? [];
+        for (const field of fields) {
+          const apply = deps.rectifiers?.[field];
+          if (!apply) throw unavailable(`Correcting ${field}`);
+          await apply(ctx, subjectId, corrections?.[field]);
+          // Field and time only: the correction is passed on to recipients later without us keeping either value.
+          await repo.addCorrection(deps.db, { subject_id: subjectId, request_id: request.id, field, at: new Date().toISOString() });
+        }
+        return { patch: {}, auditDetails: { fields: fields.join(',') } };
+      }
+      case 'erase_partial': {
+        const target = request.params.target!;
+        const eraser = deps.partialErasers?.[target.kind];
+        if (!eraser) throw unavailable(`Erasing a ${target.kind}`);
+        await eraser.erase(ctx, subjectId, target.id);
+        return { patch: {}, auditDetails: { target: target.kind } };
+      }
+      case 'erase_account': {
+        const r = await accountEraser({ deps, ctx, requestId: request.id, subjectId, onStepDone: this.onErasureStep });
+        return { patch: {}, auditDetails: { held: r.held, purgedRows: r.purgedRows } };
+      }
+      case 'restrict': {
+        if (!deps.subjectStatus) throw unavailable('Restriction');
+        const on = request.params.lift !== true;
+        await deps.subjectStatus.setRestricted(deps.db, ctx, subjectId, on, 'dsr_restrict');
+        return { patch: {}, auditDetails: { restricted: on } };
+      }
+      case 'object': {
+        if (!deps.ledger) throw unavailable('Withdrawing consents');
+        const given = (await deps.ledger.list(deps.db, subjectId)).filter((c) => c.granted);
+        if (given.length > 0) {
+          await deps.ledger.change(deps.db, ctx, { subjectId, changes: given.map((c) => ({ purpose: c.purpose, status: 'withdrawn' as const })), source: 'api', collectionMethod: 'dsr_object' });
+        }
+        return { patch: {}, auditDetails: { withdrawn: given.length } };
+      }
+    }
+  }
+
+  async notifyExtension(trx: Transaction<Database>, _ctx: ActorContext, request: RightsRequest, dueAt: string, reason: string): Promise<void> {
+    const { accounts, outbox } = this.deps;
+    if (!accounts || !outbox) return;
+    const to = await accounts.emailOf(trx, request.subjectId, 'subject_rights').catch(() => undefined);
+    if (!to) return;
+    await outbox.enqueue(trx, {
+      subjectId: request.subjectId,
+      purpose: 'subject_rights',
+      kind: 'rights_request_extended',
+      message: {
+        to,
+        subject: 'Your privacy request will take longer',
+        text: `Your ${request.type.replace('_', ' ')} request (reference ${request.id}) will be answered by ${dueAt.slice(0, 10)} instead of ${request.dueAt.slice(0, 10)}.\n\nWhy: ${reason}\n\nThis request is free of charge. You may lodge a complaint with a data protection supervisory authority.`,
+      },
+    });
+  }
+}
+
+export const newRequestId = (): string => randomUUID();

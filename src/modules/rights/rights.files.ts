@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ActorContext } from '../../internal/context.js';
+import { AppError, errors } from '../../internal/errors/app-error.js';
+import type { RightsDeps } from './rights.deps.js';
+import { exportDir } from './rights.doer.js';
+import * as repo from './rights.repository.js';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type ExportFormat = 'json' | 'html';
+
+/** Export downloads (R-DSR-6): only the person's own, only until the link expires; then the files are deleted. */
+export class ExportFiles {
+  constructor(private readonly deps: RightsDeps) {}
+
+  /** A readable stream of the person's export, or NOT_FOUND / EXPORT_EXPIRED. Each download is audited. */
+  async open(ctx: ActorContext, subjectId: string, requestId: string, format: ExportFormat): Promise<fs.ReadStream> {
+    const row = await repo.requestById(this.deps.db, requestId);
+    if (!row || row.subject_id !== subjectId || row.type !== 'export' || row.status !== 'completed') throw errors.notFound('The export');
+    if (!row.export_file || !row.export_expires_at || row.export_expires_at <= new Date().toISOString()) throw new AppError('EXPORT_EXPIRED');
+    const file = path.join(exportDir(this.deps), `${row.export_file}.${format}`);
+    if (!fs.existsSync(file)) throw new AppError('EXPORT_EXPIRED');
+    await this.deps.audit.append(this.deps.db, ctx, { action: 'rights.export_downloaded', subjectId, target: requestId, details: { format } });
+    return fs.createReadStream(file);
+  }
+
+  /**
+   * The sweep: deletes export files whose link has expired and forgets their names. Registered with the
+   * retention sweeper (which passes its own transaction) and run by `pledge rights sweep-exports`.
+   */
+  async sweep(ctx: ActorContext, now = new Date(), db: Db = this.deps.db): Promise<number> {
+    const due = await repo.expiredExports(db, now.toISOString());
+    for (const row of due) {
+      for (const ext of ['json', 'html']) fs.rmSync(path.join(exportDir(this.deps), `${row.export_file}.${ext}`), { force: true });
+      await repo.updateRequest(db, row.id, { export_file: null });
+      await this.deps.audit.append(db, ctx, { action: 'rights.export_deleted', subjectId: row.subject_id, target: row.id });
+    }
+    return due.length;
+  }
+}

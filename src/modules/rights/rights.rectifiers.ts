@@ -1,0 +1,51 @@
+import { errors } from '../../internal/errors/app-error.js';
+import type { ProfileUpdater } from '../accounts/profile-updater.js';
+import type { ProfileChanges } from '../accounts/account.js';
+import { randomUUID } from 'node:crypto';
+import type { ActorContext } from '../../internal/context.js';
+import type { ContactsService } from '../contacts/contacts.service.js';
+import type { PartialEraser, PartialKind, Rectifier } from './rights.deps.js';
+
+/** Correctable account fields (`table.field` as in the policy) → the key of the accounts module's profile change. */
+const ACCOUNT_FIELDS: Readonly<Record<string, keyof ProfileChanges>> = {
+  'accounts.name': 'name',
+  'accounts.email': 'email',
+  'accounts.phone': 'phone',
+  'accounts.postal_address': 'postalAddress',
+  'accounts.language': 'language',
+  'accounts.time_zone': 'timeZone',
+};
+
+/**
+ * R-DSR-1 correction of account fields, through the accounts module's own profile update (which validates,
+ * re-seals and re-indexes e-mail and phone). The rights service has already checked the step-up (R-DSR-3)
+ * before the work starts, so the update is told the person was verified now.
+ */
+export function accountRectifiers(profile: ProfileUpdater): Record<string, Rectifier> {
+  const out: Record<string, Rectifier> = {};
+  for (const [field, key] of Object.entries(ACCOUNT_FIELDS)) {
+    out[field] = async (ctx, subjectId, value) => {
+      const ok = key === 'postalAddress' ? typeof value === 'object' && value !== null : typeof value === 'string';
+      if (!ok) throw errors.validation(`The new value of ${field} has the wrong type`, { field });
+      const now = new Date().toISOString();
+      const session = { id: `rights:${ctx.requestId}`, subjectId, createdAt: now, expiresAt: now, verifiedAt: now };
+      await profile.update(ctx, session, { [key]: value } as ProfileChanges);
+    };
+  }
+  return out;
+}
+
+/**
+ * R-DSR-2 erasure of a part, through the owning module. Only shared contacts have an erase operation so far
+ * (the contacts module shreds the contact's own key); devices and delivery addresses wait for theirs.
+ */
+export function partialErasers(m: { readonly contacts: ContactsService }): Partial<Record<PartialKind, PartialEraser>> {
+  const asPerson = (subjectId: string): ActorContext => ({ actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' });
+  return {
+    contact: {
+      // The person's own contacts are those the contacts module lists for them; anything else is "not found".
+      check: async (subjectId, id) => ((await m.contacts.list(asPerson(subjectId))).some((c) => c.id === id) ? 'ok' : 'not_found'),
+      erase: (ctx, _subjectId, id) => m.contacts.remove(ctx, id),
+    },
+  };
+}

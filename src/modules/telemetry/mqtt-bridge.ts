@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '../../internal/errors/app-error.js';
+import type { Engine } from '../../internal/db/engine.js';
+import type { TelemetryIngestion } from './ingestion.service.js';
+import { GroupCommit } from './group-commit.js';
+import { DeviceTokenCache, controlTopic, parseDeviceMessage, type DeviceMessage } from './mqtt-messages.js';
+import type { DeviceIdentity } from './device-tokens.js';
+
+/** Handles one crash or activation message; resolves after its data is committed. */
+export type DeviceMessageHandler = (identity: DeviceIdentity, message: DeviceMessage) => Promise<void>;
+
+export interface BridgeOptions {
+  readonly url: string;
+  readonly engine: Engine;
+  readonly ingestion: TelemetryIngestion;
+  readonly logger: Logger;
+  readonly crash?: DeviceMessageHandler | undefined;
+  readonly activation?: DeviceMessageHandler | undefined;
+  /** Parallel connections sharing the subscription (`$share/…`); messages of all of them share commits. */
+  readonly connections?: number;
+  /** Stable client ids (persistent sessions): unacknowledged messages are redelivered after a crash. */
+  readonly clientPrefix?: string;
+  /** Shared-subscription group; bridges of one deployment share one. */
+  readonly group?: string;
+}
+
+const TOPICS = ['devices/+/events', 'devices/+/crash', 'devices/+/activation'];
+
+/**
+ * The MQTT bridge (R-TEL-2, R-TEL-3): QoS 1 subscriptions, and a PUBACK only after the message's data is
+ * committed (mqtt.js `customHandleAcks`). Refusals are acknowledged too (the message was handled) and told to
+ * the device on `devices/{id}/control`; a store failure sends no PUBACK, so the broker redelivers.
+ */
+export class MqttBridge {
+  private clients: MqttClient[] = [];
+  private readonly tokens: DeviceTokenCache;
+  private readonly events: GroupCommit<{ identity: DeviceIdentity; message: DeviceMessage }>;
+  handled = 0;
+
+  constructor(private readonly o: BridgeOptions) {
+    this.tokens = new DeviceTokenCache(o.engine.db);
+    this.events = new GroupCommit(async (batch) => {
+      const outcomes = await o.ingestion.ingestMany(batch.map(({ identity, message }) => ({ source: identity, events: Array.isArray(message.payload.events) ? message.payload.events : [] })));
+      outcomes.forEach((outcome, i) => {
+        if ('refused' in outcome) this.refuse(batch[i]!.message.deviceRef, 'events', outcome.refused);
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    const n = this.o.connections ?? 8;
+    const prefix = this.o.clientPrefix ?? `pledge-bridge-${randomBytes(4).toString('hex')}`;
+    const shared = TOPICS.map((t) => `$share/${this.o.group ?? 'pledge-bridge'}/${t}`);
+    this.clients = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const client = await mqtt.connectAsync(this.o.url, {
+          clientId: `${prefix}-${i}`,
+          // customHandleAcks needs MQTT 5; a session that outlives the connection keeps unacknowledged messages for redelivery.
+          protocolVersion: 5,
+          clean: false,
+          properties: { sessionExpiryInterval: 86_400 },
+          reconnectPeriod: 1000,
+          customHandleAcks: (topic, message, _packet, ack) => void this.handle(topic, message).then(() => ack(0), (e: Error) => ack(e)),
+        });
+        client.on('error', (e) => {
+          this.o.logger.warn({ err: e.message }, 'mqtt bridge: message not acknowledged; reconnecting so that the broker redelivers');
+          // The broker resends unacknowledged QoS 1 messages of a persistent session when it reconnects.
+          client.stream?.destroy();
+        });
+        await client.subscribeAsync(shared, { qos: 1 });
+        return client;
+      }),
+    );
+    this.o.logger.info({ connections: n }, 'mqtt bridge subscribed');
+  }
+
+  /** Stops after the pending group commit; `forgetSessions` also drops the broker-side sessions (tests, decommissioning). */
+  async stop(options: { forgetSessions?: boolean } = {}): Promise<void> {
+    await this.events.drain();
+    const ids = this.clients.map((c) => c.options.clientId);
+    await Promise.all(this.clients.map((c) => c.endAsync()));
+    this.clients = [];
+    if (options.forgetSessions) {
+      for (const clientId of ids) await (await mqtt.connectAsync(this.o.url, { clientId, clean: true, protocolVersion: 5, reconnectPeriod: 0 })).endAsync();
+    }
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    let message: DeviceMessage | undefined;
+    try {
+      message = parseDeviceMessage(topic, payload);
+      const identity = await this.tokens.identify(message);
+      if (message.kind === 'events') await this.events.submit({ identity, message });
+      else {
+        const handler = message.kind === 'crash' ? this.o.crash : this.o.activation;
+        if (!handler) throw new AppError('ROUTE_NOT_FOUND', `No ${message.kind} handler runs in this bridge`);
+        await handler(identity, message);
+      }
+      this.handled++;
+    } catch (e) {
+      // Only refusals are acknowledged; anything else (store down) must be redelivered.
+      if (!isAppError(e) || e.status >= 500) throw e;
+      if (message) this.refuse(message.deviceRef, message.kind, e);
+      this.handled++;
+    }
+  }
+
+  private refuse(deviceRef: string, kind: string, error: AppError): void {
+    const body = JSON.stringify({ type: 'refused', topic: kind, code: error.code, message: error.message });
+    this.clients[0]?.publish(controlTopic(deviceRef), body, { qos: 1 }, (e) => {
+      if (e) this.o.logger.warn({ code: error.code }, 'mqtt bridge: could not publish a refusal');
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import { AppError } from '../../internal/errors/app-error.js';
+import { resolveDeviceToken, type DeviceIdentity } from './device-tokens.js';
+
+export type DeviceTopicKind = 'events' | 'crash' | 'activation';
+
+export interface DeviceMessage {
+  readonly deviceRef: string;
+  readonly kind: DeviceTopicKind;
+  readonly payload: Record<string, unknown>;
+}
+
+const TOPIC = /^devices\/([\w.:-]{1,64})\/(events|crash|activation)$/;
+
+/** Parses `devices/{deviceRef}/{kind}` and its JSON object payload, or throws a refusal. */
+export function parseDeviceMessage(topic: string, message: Buffer): DeviceMessage {
+  const m = TOPIC.exec(topic);
+  if (!m) throw new AppError('VALIDATION_FAILED', 'Unknown topic');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(message.toString('utf8'));
+  } catch {
+    throw new AppError('BODY_NOT_JSON', 'The payload is not JSON');
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new AppError('VALIDATION_FAILED', 'The payload must be a JSON object');
+  return { deviceRef: m[1]!, kind: m[2] as DeviceTopicKind, payload: payload as Record<string, unknown> };
+}
+
+export const controlTopic = (deviceRef: string): string => `devices/${deviceRef}/control`;
+
+/**
+ * Device tokens over MQTT travel in the payload (`"token": "pdt_…"`): the bridge is one subscriber for the whole
+ * fleet and never sees a device's MQTT username. The token must belong to the device named in the topic.
+ * Resolved tokens are cached for `ttlMs` (10 s): a revocation reaches the MQTT path within that time.
+ */
+export class DeviceTokenCache {
+  private readonly cache = new Map<string, { identity: DeviceIdentity; until: number }>();
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async identify(message: DeviceMessage): Promise<DeviceIdentity> {
+    const token = message.payload.token;
+    if (typeof token !== 'string') throw new AppError('DEVICE_TOKEN_INVALID');
+    const now = Date.now();
+    let hit = this.cache.get(token);
+    if (!hit || hit.until < now) {
+      hit = { identity: await resolveDeviceToken(this.db, token), until: now + this.ttlMs };
+      if (this.cache.size > 100_000) this.cache.clear();
+      this.cache.set(token, hit);
+    }
+    if (hit.identity.deviceRef !== message.deviceRef) throw new AppError('DEVICE_TOKEN_INVALID', 'The token does not belong to this device');
+    return hit.identity;
+  }
+}

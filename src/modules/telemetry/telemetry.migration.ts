@@ -1,0 +1,122 @@
+import type { PledgeMigration } from '../../internal/db/migration.js';
+import { columnTypes } from '../../internal/db/columns.js';
+
+export const telemetryMigrations: PledgeMigration[] = [
+  {
+    name: '0600_telemetry_events',
+    async up(db, kind) {
+      const t = columnTypes(kind);
+      // No primary key: an append-only fact table loaded by COPY; the sweeper deletes by day.
+      await db.schema
+        .createTable('telemetry_events')
+        .ifNotExists()
+        .addColumn('pseudonym', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('fields', 'text', (c) => c.notNull())
+        .addColumn('model', 'text')
+        .addColumn('firmware', 'text')
+        .addColumn('region', 'text')
+        .addColumn('day', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('telemetry_events_day').ifNotExists().on('telemetry_events').columns(['day', 'event']).execute();
+      await db.schema
+        .createTable('telemetry_epochs')
+        .ifNotExists()
+        .addColumn('epoch', 'integer', (c) => c.primaryKey())
+        .addColumn('secret', t.bytes)
+        .addColumn('starts_at', 'text', (c) => c.notNull())
+        .addColumn('ends_at', 'text', (c) => c.notNull())
+        .addColumn('destroyed_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('telemetry_links')
+        .ifNotExists()
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('epoch', 'integer', (c) => c.notNull())
+        .addColumn('salt', t.bytes, (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('telemetry_links_pk', ['subject_id', 'epoch'])
+        .execute();
+      await db.schema
+        .createTable('device_tokens')
+        .ifNotExists()
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('device_ref', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('firmware', 'text', (c) => c.notNull())
+        .addColumn('region', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('device_tokens_subject').ifNotExists().on('device_tokens').columns(['subject_id']).execute();
+    },
+  },
+  {
+    name: '0601_telemetry_stores',
+    async up(db, kind) {
+      const t = columnTypes(kind);
+      await db.schema
+        .createTable('crash_reports')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('model', 'text')
+        .addColumn('firmware', 'text')
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('pii_counts', 'text', (c) => c.notNull())
+        .addColumn('device_id', t.bytes)
+        .addColumn('ip', t.bytes)
+        .addColumn('route', t.bytes)
+        .execute();
+      await db.schema.createIndex('crash_reports_received').ifNotExists().on('crash_reports').columns(['received_at']).execute();
+      await db.schema.createIndex('crash_reports_subject').ifNotExists().on('crash_reports').columns(['subject_id']).execute();
+      await db.schema
+        .createTable('access_log')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text')
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('ip_prefix', 'text', (c) => c.notNull())
+        .addColumn('ip_truncated', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('browser', 'text')
+        .addColumn('os', 'text')
+        .addColumn('language', 'text')
+        .addColumn('referrer', 'text')
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('clickstream', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('access_log_at').ifNotExists().on('access_log').columns(['at']).execute();
+      await db.schema.createIndex('access_log_subject').ifNotExists().on('access_log').columns(['subject_id']).execute();
+      await db.schema
+        .createTable('pixel_tokens')
+        .ifNotExists()
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('message_ref', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('email_opens')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('message_ref', 'text', (c) => c.notNull())
+        .addColumn('opened_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('email_opens_subject').ifNotExists().on('email_opens').columns(['subject_id', 'opened_at']).execute();
+      await db.schema
+        .createTable('privacy_budgets')
+        .ifNotExists()
+        .addColumn('dataset', 'text', (c) => c.primaryKey())
+        .addColumn('spent', kind === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+        .addColumn('total', kind === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+];

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { Engine } from '../../internal/db/engine.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import { GateSwitch } from './gate-switch.js';
+import { TelemetryIngestion } from './ingestion.service.js';
+import { Pseudonyms } from './pseudonyms.js';
+import { CrashReports, type CrashVault } from './crash.service.js';
+import type { DeviceMessageHandler } from './mqtt-bridge.js';
+import type { RetentionSweeper } from '../retention/retention.service.js';
+import { registerTelemetrySweeps } from './telemetry.sweeps.js';
+
+export interface TelemetryInputs {
+  readonly engine: Engine;
+  readonly policy: CompiledPolicy;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly vault: CrashVault;
+  readonly retention: RetentionSweeper;
+}
+
+/** Everything of the telemetry module, built once; `gate.use(decisionEngine)` wires the consent module in. */
+export interface TelemetryServices {
+  readonly gate: GateSwitch;
+  readonly pseudonyms: Pseudonyms;
+  readonly ingestion: TelemetryIngestion;
+  readonly crashes: CrashReports;
+  /** The devices module sets `activation` so that `devices/{id}/activation` messages reach it through the bridge. */
+  readonly mqttHandlers: { activation?: DeviceMessageHandler };
+}
+
+export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServices {
+  const { engine, policy, audit } = inputs;
+  const gate = new GateSwitch(policy);
+  const pseudonyms = new Pseudonyms(policy.telemetry.pseudonymEpochMs, audit);
+  const ingestion = new TelemetryIngestion(engine, policy, gate, pseudonyms);
+  const crashes = new CrashReports(engine.db, policy, audit, gate, inputs.vault);
+  registerTelemetrySweeps(inputs.retention, policy, pseudonyms, gate);
+  return { gate, pseudonyms, ingestion, crashes, mqttHandlers: {} };
+}

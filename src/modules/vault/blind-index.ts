@@ -1,0 +1,42 @@
+import { createHmac } from 'node:crypto';
+import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { errors } from '../../internal/errors/app-error.js';
+import type { BlindIndexKind } from './vault.js';
+
+// RFC 5321 limits a path to 256 octets, so an address is at most 254; one "@", no spaces or controls.
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+
+/**
+ * The one normal form of an e-mail address: trimmed and lower-cased (providers treat the local part
+ * case-insensitively in practice, and two accounts differing only by case would be a trap).
+ *
+ * @example normaliseEmail('  Ana@Example.ORG ') // 'ana@example.org'
+ */
+export function normaliseEmail(value: string): string {
+  const v = value.trim().toLowerCase();
+  if (v.length > 254 || !EMAIL.test(v)) throw errors.validation('The e-mail address is not valid', { field: 'email' });
+  return v;
+}
+
+/**
+ * The one normal form of a phone number: E.164, validated against the full metadata of libphonenumber.
+ * A number without a leading "+" needs the region it is written in.
+ *
+ * @example normalisePhone('030 1234567', 'DE') // '+49301234567'
+ */
+export function normalisePhone(value: string, defaultRegion?: string): string {
+  const region = defaultRegion?.toUpperCase();
+  if (region !== undefined && !isSupportedCountry(region)) throw errors.validation('The region of the phone number is not known', { field: 'region' });
+  const parsed = parsePhoneNumberFromString(value.trim(), region);
+  if (!parsed?.isValid()) {
+    const hint = value.trim().startsWith('+') || region ? '' : ' (write it with the country code, e.g. +49…)';
+    throw errors.validation(`The phone number is not valid${hint}`, { field: 'phone' });
+  }
+  return parsed.number;
+}
+
+/** HMAC-SHA256 under the index key over kind and normal form, hex. Equal inputs ⇔ equal index (no plaintext kept). */
+export function blindIndexOf(indexKey: Buffer, kind: BlindIndexKind, value: string, defaultRegion?: string): string {
+  const normal = kind === 'email' ? normaliseEmail(value) : normalisePhone(value, defaultRegion);
+  return createHmac('sha256', indexKey).update(`${kind}\u0000${normal}`, 'utf8').digest('hex');
+}

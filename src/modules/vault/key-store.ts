@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import type { Engine, EngineKind } from '../../internal/db/engine.js';
+import type { NewVaultKeyRow, VaultKeyRow } from './vault.table.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The SQLite alias of the attached key file. */
+const SQLITE_ALIAS = 'vault_keystore';
+
+/**
+ * Where the wrapped DEKs live: NOT in the data store. On SQLite an attached file `keys.db` beside `pledge.db`
+ * (same connection, so the caller's transaction covers both); on PostgreSQL the schema `<data schema>_keys`
+ * of the same database. A backup of the data store (VACUUM INTO / the backup API / `pg_dump -n <schema>`)
+ * therefore carries ciphertext but no key, and destroying a key here reaches every such backup (R-DSR-7).
+ * The key store is backed up on its own, with a short retention.
+ */
+export class KeyStore {
+  constructor(
+    readonly kind: EngineKind,
+    /** SQLite: the attach alias; PostgreSQL: the key schema. */
+    readonly schema: string,
+    /** SQLite: the key file. */
+    readonly file?: string,
+  ) {}
+
+  private keys(db: Db) {
+    return db.withSchema(this.schema);
+  }
+
+  async insertKey(db: Db, row: NewVaultKeyRow): Promise<void> {
+    await this.keys(db).insertInto('vault_keys').values(row).execute();
+  }
+
+  async findKey(db: Db, subjectId: string): Promise<VaultKeyRow | undefined> {
+    return this.keys(db).selectFrom('vault_keys').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
+  }
+
+  /**
+   * Destroys a subject's wrapped key, leaving a tombstone; true when there was a key. SQLite zeroes the freed
+   * bytes (secure_delete); PostgreSQL keeps the dead tuple until VACUUM (see docs/ARCHITECTURE.md).
+   */
+  async destroyKey(db: Db, subjectId: string, at: string): Promise<boolean> {
+    const r = await this.keys(db)
+      .updateTable('vault_keys')
+      .set({ wrapped_dek: null, kek_version: null, shredded_at: at })
+      .where('subject_id', '=', subjectId)
+      .where('wrapped_dek', 'is not', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** SQLite: pushes the WAL into the file and empties it, so no old page image of a destroyed key stays in the WAL. */
+  async compact(db: Kysely<Database>): Promise<void> {
+    if (this.kind === 'sqlite') await sql.raw(`PRAGMA ${SQLITE_ALIAS}.wal_checkpoint(TRUNCATE)`).execute(db);
+  }
+
+  async countByVersion(db: Db): Promise<Map<number, number>> {
+    const rows = await this.keys(db).selectFrom('vault_keys').select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')]).where('kek_version', 'is not', null).groupBy('kek_version').execute();
+    return new Map(rows.map((r) => [Number(r.kek_version), Number(r.n)]));
+  }
+
+  /** The next keys still wrapped by a version older than `current`, for rotation. */
+  async outdatedBatch(db: Db, current: number, limit: number): Promise<VaultKeyRow[]> {
+    return this.keys(db).selectFrom('vault_keys').selectAll().where('kek_version', '<', current).orderBy('subject_id').limit(limit).execute();
+  }
+
+  /** Re-wraps one key, only if nobody changed it meanwhile (a shred, another rotation). */
+  async rewrap(db: Db, subjectId: string, fromVersion: number, wrapped: Buffer, toVersion: number): Promise<void> {
+    await this.keys(db)
+      .updateTable('vault_keys')
+      .set({ wrapped_dek: wrapped, kek_version: toVersion })
+      .where('subject_id', '=', subjectId)
+      .where('kek_version', '=', fromVersion)
+      .execute();
+  }
+}
+
+/** Opens (creating when missing) the key store of an engine. Idempotent, safe from several processes. */
+export async function openKeyStore(engine: Engine): Promise<KeyStore> {
+  if (engine.kind === 'sqlite') return openSqliteKeyStore(engine);
+  const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(engine.db);
+  const schema = `${rows[0]!.s}_keys`;
+  // Several instances may start at once: IF NOT EXISTS still races in the catalog (unique violation); the
+  // object exists either way.
+  await alreadyThere(sql`create schema if not exists ${sql.id(schema)}`.execute(engine.db));
+  await alreadyThere(createKeyTable(engine.db, schema, 'bytea'));
+  await alreadyThere(sql`create index if not exists vault_keys_kek on ${sql.id(schema, 'vault_keys')} (kek_version)`.execute(engine.db));
+  return new KeyStore('postgres', schema);
+}
+
+async function alreadyThere(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    if (!['23505', '42P06', '42P07'].includes((e as { code?: string }).code ?? '')) throw e;
+  }
+}
+
+async function openSqliteKeyStore(engine: Engine): Promise<KeyStore> {
+  const file = path.join(path.dirname(engine.file!), 'keys.db');
+  // Create it owner-only before SQLite does (SQLite gives its -wal and -shm files the same mode).
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  const { rows } = await sql<{ name: string }>`select name from pragma_database_list`.execute(engine.db);
+  if (!rows.some((r) => r.name === SQLITE_ALIAS)) await sql`attach database ${file} as ${sql.raw(SQLITE_ALIAS)}`.execute(engine.db);
+  // synchronous stays FULL here (main uses NORMAL): a committed key must survive a power cut, or its data is lost.
+  await sql.raw(`PRAGMA ${SQLITE_ALIAS}.journal_mode = WAL`).execute(engine.db);
+  // Freed pages are zeroed, so a destroyed key does not linger in the file.
+  await sql.raw(`PRAGMA ${SQLITE_ALIAS}.secure_delete = ON`).execute(engine.db);
+  await createKeyTable(engine.db, SQLITE_ALIAS, 'blob');
+  await sql.raw(`create index if not exists ${SQLITE_ALIAS}.vault_keys_kek on vault_keys (kek_version)`).execute(engine.db);
+  return new KeyStore('sqlite', SQLITE_ALIAS, file);
+}
+
+async function createKeyTable(db: Kysely<Database>, schema: string, bytes: 'blob' | 'bytea'): Promise<void> {
+  await db.schema
+    .withSchema(schema)
+    .createTable('vault_keys')
+    .ifNotExists()
+    .addColumn('subject_id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('wrapped_dek', bytes)
+    .addColumn('kek_version', 'integer')
+    .addColumn('dek_version', 'integer', (c) => c.notNull().defaultTo(1))
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('shredded_at', 'text')
+    .execute();
+}

@@ -1,0 +1,176 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
+import { nowIso } from '../../internal/db/columns.js';
+import { AppError } from '../../internal/errors/app-error.js';
+import type { ActorContext } from '../../internal/context.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import { categoryOfField } from '../policy/classifier.js';
+import type { DecisionGate } from '../consent/decision.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { dekContext, type BlindIndexKind, type KekVersionInfo, type KeyProvider, type SubjectKind } from './vault.js';
+import { blindIndexOf } from './blind-index.js';
+import { DekCache } from './dek-cache.js';
+import { openField, sealField } from './field-cipher.js';
+import type { KeyStore } from './key-store.js';
+import { rotateKeys, type RotationOptions, type RotationResult } from './key-rotation.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export { normaliseEmail, normalisePhone } from './blind-index.js';
+export { PolicyOnlyGate } from './policy-only-gate.js';
+export type { BlindIndexKind, KeyProvider, SubjectKind } from './vault.js';
+
+export interface VaultOptions {
+  readonly policy: CompiledPolicy;
+  readonly keys: KeyProvider;
+  readonly gate: DecisionGate;
+  readonly audit: AuditLog;
+  readonly keyStore: KeyStore;
+}
+
+/**
+ * The vault: the only code that sees a data key (R-SEC-4, R-DSR-7). Each subject has its own random
+ * 256-bit DEK, kept only wrapped by a KEK in the key store; fields are AES-256-GCM sealed and bound to
+ * (table, field, subject, key version). Reads go through `decrypt*`, which ask the decision gate first (R-USE-1).
+ *
+ * @example
+ * const id = await vault.createSubject(trx, ctx, 'account');
+ * const sealed = await vault.encrypt(trx, id, 'accounts', 'email', 'ana@example.org');
+ * await vault.decrypt(db, id, 'accounts', 'email', sealed, 'provide_service'); // 'ana@example.org'
+ */
+export class Vault {
+  private readonly cache = new DekCache();
+  constructor(private readonly o: VaultOptions) {}
+
+  get keyStore(): KeyStore {
+    return this.o.keyStore;
+  }
+
+  /** A new subject with a fresh DEK, in the caller's transaction (the caller audits what the subject is for: account.created…). */
+  async createSubject(db: Db, _ctx: ActorContext, kind: SubjectKind): Promise<string> {
+    const subjectId = randomUUID();
+    const dek = randomBytes(32);
+    const { wrapped, kekVersion } = await this.o.keys.wrap(dek, dekContext(subjectId));
+    const at = nowIso();
+    await this.o.keyStore.insertKey(db, { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: at, shredded_at: null });
+    this.cache.set(subjectId, { dek, dekVersion: 1 });
+    return subjectId;
+  }
+
+  /** Seals one field (R-CLS-1: the field must be declared in the policy). */
+  async encrypt(db: Db, subjectId: string, table: string, field: string, plaintext: string): Promise<Buffer> {
+    categoryOfField(this.o.policy, table, field);
+    const key = await this.dataKey(db, subjectId);
+    return sealField(key.dek, { table, field, subjectId, dekVersion: key.dekVersion }, plaintext);
+  }
+
+  /** Seals several fields of one subject with one key look-up; null/undefined stay null. */
+  async encryptFields<K extends string>(db: Db, subjectId: string, table: string, values: Readonly<Record<K, string | null | undefined>>): Promise<Record<K, Buffer | null>> {
+    const names = Object.keys(values) as K[];
+    for (const field of names) categoryOfField(this.o.policy, table, field);
+    const key = await this.dataKey(db, subjectId);
+    const out = {} as Record<K, Buffer | null>;
+    for (const field of names) {
+      const v = values[field];
+      out[field] = v === null || v === undefined ? null : sealField(key.dek, { table, field, subjectId, dekVersion: key.dekVersion }, v);
+    }
+    return out;
+  }
+
+  /** The one read path: allowed only when the decision gate says yes for the field's category and this purpose. */
+  async decrypt(db: Db, subjectId: string, table: string, field: string, ciphertext: Buffer, purpose: string): Promise<string> {
+    await this.authorise(subjectId, categoryOfField(this.o.policy, table, field), purpose);
+    const key = await this.dataKey(db, subjectId);
+    return openField(key.dek, { table, field, subjectId, dekVersion: key.dekVersion }, ciphertext);
+  }
+
+  /** Opens several fields of one subject for one purpose: one decision per category, one key unwrap. */
+  async decryptFields<K extends string>(db: Db, subjectId: string, table: string, fields: Readonly<Record<K, Buffer | null | undefined>>, purpose: string): Promise<Record<K, string | null>> {
+    const names = Object.keys(fields) as K[];
+    const categories = new Set(names.map((f) => categoryOfField(this.o.policy, table, f)));
+    for (const category of categories) await this.authorise(subjectId, category, purpose);
+    const out = {} as Record<K, string | null>;
+    if (names.every((f) => fields[f] === null || fields[f] === undefined)) {
+      for (const f of names) out[f] = null;
+      return out;
+    }
+    const key = await this.dataKey(db, subjectId);
+    for (const field of names) {
+      const c = fields[field];
+      out[field] = c === null || c === undefined ? null : openField(key.dek, { table, field, subjectId, dekVersion: key.dekVersion }, c);
+    }
+    return out;
+  }
+
+  /** Keyed blind index (HMAC-SHA256) of a normalised e-mail or E.164 phone, for lookup and uniqueness. */
+  blindIndex(kind: BlindIndexKind, value: string, defaultRegion?: string): string {
+    return blindIndexOf(this.o.keys.indexKey(), kind, value, defaultRegion);
+  }
+
+  /**
+   * Crypto-shred (R-DSR-7): destroys the subject's DEK in the key store, so every ciphertext of the subject,
+   * in this store and in any backup of it, stays sealed for good. Audited; idempotent.
+   */
+  async shred(db: Db, ctx: ActorContext, subjectId: string): Promise<{ readonly alreadyShredded: boolean }> {
+    if (!db.isTransaction) {
+      const result = await (db as Kysely<Database>).transaction().execute((trx) => this.shred(trx, ctx, subjectId));
+      // SQLite: flush the key store's WAL so no old page image of the key survives there. Callers that pass
+      // their own transaction (the eraser) call `compactKeyStore` after committing.
+      await this.compactKeyStore(db as Kysely<Database>);
+      return result;
+    }
+    const subject = await this.o.keyStore.findKey(db, subjectId);
+    if (!subject) throw new AppError('NOT_FOUND', 'No such subject in the vault');
+    this.cache.forget(subjectId);
+    if (!(await this.o.keyStore.destroyKey(db, subjectId, nowIso()))) return { alreadyShredded: true };
+    await this.o.audit.append(db, ctx, { action: 'vault.subject_shredded', subjectId, details: { kind: subject.kind } });
+    return { alreadyShredded: false };
+  }
+
+  async compactKeyStore(db: Kysely<Database>): Promise<void> {
+    await this.o.keyStore.compact(db);
+  }
+
+  /** True when the subject's key is gone (shredded here, or a restored backup whose key was shredded since). */
+  async isShredded(db: Db, subjectId: string): Promise<boolean> {
+    return ((await this.o.keyStore.findKey(db, subjectId))?.wrapped_dek ?? null) === null;
+  }
+
+  /** `pledge keys rotate`: new KEK version, every DEK re-wrapped in batches, old versions retired. Resumable. */
+  async rotateKeys(db: Kysely<Database>, ctx: ActorContext, options?: RotationOptions): Promise<RotationResult> {
+    return rotateKeys({ db, keys: this.o.keys, keyStore: this.o.keyStore, audit: this.o.audit, ctx }, options);
+  }
+
+  /** KEK versions and how many DEKs each still wraps (`pledge keys status`). */
+  async keyStatus(db: Kysely<Database>): Promise<{ readonly provider: string; readonly versions: readonly (KekVersionInfo & { readonly keys: number })[] }> {
+    const counts = await this.o.keyStore.countByVersion(db);
+    const versions = (await this.o.keys.versions()).map((v) => ({ ...v, keys: counts.get(v.version) ?? 0 }));
+    return { provider: this.o.keys.description, versions };
+  }
+
+  /** Forgets every unwrapped DEK held in memory (after a rotation, in tests, on shutdown). */
+  forgetKeys(): void {
+    this.cache.clear();
+  }
+
+  private async authorise(subjectId: string, category: string, purpose: string): Promise<void> {
+    const decision = await this.o.gate.decide({ subjectId, category, purpose });
+    if (decision.allow) return;
+    if (decision.reason === 'SUBJECT_ERASED') throw erased();
+    throw new AppError('PURPOSE_DENIED', `Using ${category} for ${purpose} is not allowed (${decision.reason})`, { reason: decision.reason, category, purpose });
+  }
+
+  private async dataKey(db: Db, subjectId: string): Promise<{ readonly dek: Buffer; readonly dekVersion: number }> {
+    const hit = this.cache.get(subjectId);
+    if (hit) return hit;
+    const row = await this.o.keyStore.findKey(db, subjectId);
+    if (!row || row.wrapped_dek === null || row.kek_version === null) throw erased();
+    const dek = await this.o.keys.unwrap(row.wrapped_dek, row.kek_version, dekContext(subjectId));
+    const entry = { dek, dekVersion: row.dek_version };
+    this.cache.set(subjectId, entry);
+    return entry;
+  }
+}
+
+const erased = (): AppError => new AppError('SUBJECT_ERASED', 'The data of this person has been erased');

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { bearer, newUser, person, signUp } from './helpers.js';
+
+describe.each(ENGINES)('accounts: sign-up and profile on %s', (kind) => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createStack(kind);
+  });
+  afterAll(async () => stack.close());
+
+  it('R-ACC-1: sign-up answers 201 { id }, normalises e-mail and phone, and GET /v1/me returns the profile', async () => {
+    const p = person({ phone: '030 1234 5678' });
+    const res = await stack.app.inject({ method: 'POST', url: '/v1/accounts', payload: p });
+    expect(res.statusCode).toBe(201);
+    expect(Object.keys(res.json())).toEqual(['id']);
+    const token = (await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: p.email.toUpperCase(), password: p.password } })).json().token;
+    const me = await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({
+      id: res.json().id,
+      name: p.name,
+      email: p.email.toLowerCase(),
+      birthDate: '1984-07-19',
+      region: 'DE',
+      language: 'de-DE',
+      timeZone: 'Europe/Berlin',
+      zip: '10115',
+      areaCode: '+49 30',
+      locationPrecision: 'city',
+      child: false,
+    });
+    expect(me.json().phone).toMatch(/^\+4930\d+$/);
+    expect(me.json()).not.toHaveProperty('password');
+  });
+
+  it('R-TEL-1, R-CLS-2: language, ZIP, area code and time zone are stored encrypted because they are joined to a person', async () => {
+    const { id } = await newUser(stack);
+    const row = await stack.services.engine.db.selectFrom('accounts').selectAll().where('subject_id', '=', id).executeTakeFirstOrThrow();
+    for (const field of ['language', 'zip', 'area_code', 'time_zone', 'name', 'email', 'phone', 'postal_address', 'birth_date', 'password_hash', 'region', 'location_precision'] as const) {
+      const value = row[field];
+      expect(Buffer.isBuffer(value), field).toBe(true);
+      const text = (value as Buffer).toString('latin1');
+      expect(text).not.toContain('de-DE');
+      expect(text).not.toContain('10115');
+      expect(text).not.toContain('Europe/Berlin');
+      expect(text).not.toContain('+49');
+    }
+    // Ciphertexts are bound to their field: the language ciphertext does not open as the time zone (R-SEC-4).
+    await expect(stack.services.vault.decrypt(stack.services.engine.db, id, 'accounts', 'time_zone', row.language, 'provide_service')).rejects.toThrow();
+  });
+
+  it('R-ACC-1: a duplicate e-mail (any case) or phone answers 409 ACCOUNT_EXISTS and writes nothing', async () => {
+    const p = person();
+    await signUp(stack, p);
+    const count = async () => Number((await stack.services.engine.db.selectFrom('accounts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const subjects = async () => Number((await stack.services.engine.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'account.created').executeTakeFirstOrThrow()).n);
+    const before = [await count(), await subjects()];
+    const sameEmail = await stack.app.inject({ method: 'POST', url: '/v1/accounts', payload: { ...person(), email: `  ${p.email.toUpperCase()} ` } });
+    expect(sameEmail.statusCode).toBe(409);
+    expect(sameEmail.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(sameEmail.json().code).toBe('ACCOUNT_EXISTS');
+    const samePhone = await stack.app.inject({ method: 'POST', url: '/v1/accounts', payload: { ...person(), phone: p.phone } });
+    expect(samePhone.json().code).toBe('ACCOUNT_EXISTS');
+    expect([await count(), await subjects()]).toEqual(before);
+  });
+
+  it('R-KID-1: a birth date under the policy threshold for the region marks the account a child at sign-up', async () => {
+    const today = new Date();
+    const twelve = `${today.getUTCFullYear() - 12}-01-01`;
+    const { id, token } = await newUser(stack, { birthDate: twelve });
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })).json().child).toBe(true);
+    const status = await stack.services.consent.subjectStatus.get(stack.services.engine.db, id);
+    expect(status.isChild).toBe(true);
+    const adult = await newUser(stack, { birthDate: `${today.getUTCFullYear() - 14}-01-01` });
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(adult.token) })).json().child).toBe(false);
+  });
+
+  const bad: [string, Record<string, unknown>, number, string][] = [
+    ['bad e-mail', { email: 'not-an-address' }, 400, 'EMAIL_INVALID'],
+    ['bad phone', { phone: '+49 12' }, 400, 'PHONE_INVALID'],
+    ['short password', { password: 'short pw' }, 400, 'PASSWORD_TOO_SHORT'],
+    ['future birth date', { birthDate: '2999-01-01' }, 400, 'BIRTH_DATE_INVALID'],
+    ['impossible birth date', { birthDate: '2001-02-30' }, 400, 'BIRTH_DATE_INVALID'],
+    ['unknown field', { favouriteColour: 'teal' }, 400, 'UNKNOWN_FIELD'],
+    ['unknown address field', { postalAddress: { line1: 'x', city: 'y', country: 'DE', planet: 'Mars' } }, 400, 'UNKNOWN_FIELD'],
+    ['wrong type', { name: 42 }, 400, 'VALIDATION_FAILED'],
+    ['oversize name', { name: 'x'.repeat(201) }, 400, 'VALIDATION_FAILED'],
+    ['unknown region', { region: 'XX' }, 400, 'VALIDATION_FAILED'],
+    ['bad time zone', { timeZone: 'Mars/Olympus' }, 400, 'VALIDATION_FAILED'],
+    ['bad language', { language: '123 456' }, 400, 'VALIDATION_FAILED'],
+  ];
+  it.each(bad)('R-ACC-1: %s → 4xx problem+json with a code, nothing written', async (_label, change, status, code) => {
+    const p = person(change);
+    const res = await stack.app.inject({ method: 'POST', url: '/v1/accounts', payload: p });
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.json().code).toBe(code);
+    const login = await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: String(p.email), password: String(p.password) } });
+    expect(login.statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { appError, dropSchemas } from '../vault/support.js';
+import { coarsen, distanceKm } from '../../src/modules/devices/location.js';
+import { countRows, expectProblem, leaks, signUpUser, userCtx, type User } from './support.js';
+
+// Distinctive values for the scans: a valid IMEI and a hardware id nobody else uses.
+const IMEI = '356938035643809';
+const HW = 'SMI-PURIFIER-7Q4ZK9';
+const here = { lat: 52.520008, lon: 13.404954 };
+const later = { lat: 48.137154, lon: 11.576124 };
+
+describe.each(ENGINES)('devices on %s', (kind) => {
+  let stack: TestStack;
+  let ana: User;
+  let bo: User;
+  const activate = (u: User, payload: Record<string, unknown>) => stack.app.inject({ method: 'POST', url: '/v1/me/devices', headers: u.auth, payload });
+  const body = (event: string, location = here) => ({ event, deviceId: HW, imei: IMEI, model: 'Smartmi P2', firmware: '1.0.3', location });
+  /** The location as it sits in the store, opened through the vault (not through the API under test). */
+  const storedLocation = async (id: string) => {
+    const row = await stack.services.engine.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const { vault, engine } = stack.services;
+    const open = async (f: 'location' | 'precise_location') => (row[f] ? JSON.parse(await vault.decrypt(engine.db, row.subject_id, 'devices', f, Buffer.from(row[f]!), 'subject_rights')) : null);
+    return { location: await open('location'), precise: await open('precise_location') };
+  };
+
+  beforeAll(async () => {
+    stack = await createStack(kind);
+    ana = await signUpUser(stack);
+    bo = await signUpUser(stack);
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await dropSchemas(stack?.schema);
+  });
+
+  let deviceRowId = '';
+
+  it('R-ACC-4: activation records id, IMEI, model, firmware and a city-level location, and returns a device token once', async () => {
+    const res = await activate(ana, body('activation'));
+    expect(res.statusCode, res.body).toBe(200);
+    const d = res.json();
+    deviceRowId = d.id;
+    expect(d).toMatchObject({ deviceId: HW, imei: IMEI, model: 'Smartmi P2', firmware: '1.0.3', locationPrecision: null, effectivePrecision: 'city', lastEvent: 'activation' });
+    expect(d.deviceToken).toMatch(/^pdt_/);
+    expect(d.location).toEqual({ ...coarsen(here, 'city'), precision: 'city' });
+    expect(distanceKm(here, d.location)).toBeGreaterThan(0.05);
+    expect((await storedLocation(d.id)).location).toEqual({ ...coarsen(here, 'city'), precision: 'city' });
+  });
+
+  it('R-ACC-4: firmware update and factory reset update the same row; only the latest location is kept', async () => {
+    const fw = await activate(ana, { ...body('firmware_update', later), firmware: '1.1.0' });
+    expect(fw.json()).toMatchObject({ id: deviceRowId, firmware: '1.1.0', lastEvent: 'firmware_update' });
+    expect(fw.json().deviceToken).toBeUndefined();
+    const reset = await activate(ana, body('factory_reset', later));
+    expect(reset.json()).toMatchObject({ id: deviceRowId, lastEvent: 'factory_reset' });
+    expect(reset.json().deviceToken).toMatch(/^pdt_/);
+    expect(await countRows(stack, 'devices')).toBe(1);
+    const list = (await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: ana.auth })).json().devices;
+    expect(list).toHaveLength(1);
+    expect(list[0].location).toEqual({ ...coarsen(later, 'city'), precision: 'city' });
+  });
+
+  it('R-USE-7: no location trail anywhere: no history table, no route, nothing in the audit log', async () => {
+    const spec = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(Object.keys(spec.paths).filter((p) => /devices/.test(p) && /(history|trail|locations)/.test(p))).toEqual([]);
+    const audit = await stack.services.engine.db.selectFrom('audit_log').select(['details']).where('action', 'like', 'devices.%').execute();
+    for (const a of audit) expect(a.details).not.toMatch(/lat|lon|52\.5|13\.4|48\.1|11\.5/);
+    expect(leaks(stack, [IMEI, HW, String(here.lat), String(coarsen(here, 'city').lat)])).toEqual([]);
+  });
+
+  it('R-CHO-3: a device set to region, then off, has its stored location coarsened, then removed, at once', async () => {
+    const region = await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: 'region' } });
+    expect(region.statusCode, region.body).toBe(200);
+    const expected = { ...coarsen(coarsen(later, 'city'), 'region'), precision: 'region' };
+    expect((await storedLocation(deviceRowId)).location).toEqual(expected);
+    // A new report is stored at the device's setting too.
+    await activate(ana, body('firmware_update', here));
+    expect((await storedLocation(deviceRowId)).location).toEqual({ ...coarsen(here, 'region'), precision: 'region' });
+    const off = await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: 'off' } });
+    expect(off.json().location).toBeNull();
+    const row = await stack.services.engine.db.selectFrom('devices').select(['location', 'precise_location']).where('id', '=', deviceRowId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ location: null, precise_location: null });
+    await activate(ana, body('firmware_update', here));
+    expect(await storedLocation(deviceRowId)).toEqual({ location: null, precise: null });
+  });
+
+  it('R-CHO-3: precise needs the precise_location consent; the account setting coarsens devices that follow it', async () => {
+    const { engine, consent } = stack.services;
+    const res = await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: 'precise' } });
+    expect(res.statusCode).toBe(200);
+    await activate(ana, body('firmware_update', here));
+    // No consent recorded: kept at city level.
+    expect((await storedLocation(deviceRowId)).location).toEqual({ ...coarsen(here, 'city'), precision: 'city' });
+    await consent.consents.set(engine.db, userCtx(ana.id), { subjectId: ana.id, purpose: 'precise_location', granted: true, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    await activate(ana, body('firmware_update', here));
+    expect(await storedLocation(deviceRowId)).toEqual({ location: null, precise: { ...coarsen(here, 'precise'), precision: 'precise' } });
+    // Back to following the account; the account goes to region: the stored point is coarsened in the same request.
+    await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: null } });
+    const me = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: ana.auth, payload: { locationPrecision: 'region' } });
+    expect(me.statusCode, me.body).toBe(200);
+    expect(await storedLocation(deviceRowId)).toEqual({ location: { ...coarsen(here, 'region'), precision: 'region' }, precise: null });
+  });
+
+  it('R-USE-7: device identifiers open for warranty and software licences only; other purposes are refused', async () => {
+    const { devices } = stack.services;
+    const svc = userCtx('warranty-desk');
+    expect(await devices.readIdentifiers(svc, deviceRowId, 'warranty')).toEqual({ deviceId: HW, imei: IMEI });
+    expect(await devices.readIdentifiers(svc, deviceRowId, 'software_licence')).toEqual({ deviceId: HW, imei: IMEI });
+    for (const purpose of ['provide_service', 'personalised_ads', 'precise_location', 'marketing_messages', 'surveys', 'product_analysis', 'no_such_purpose']) {
+      const e = await appError(devices.readIdentifiers(svc, deviceRowId, purpose));
+      expect(e.code, purpose).toBe('PURPOSE_DENIED');
+    }
+  });
+
+  it('R-ACC-4: bad IMEI, bad coordinates, unknown fields and wrong types are refused and nothing is written', async () => {
+    const before = await countRows(stack, 'devices');
+    const fresh = { ...body('activation'), deviceId: 'SMI-OTHER-1' };
+    const post = (payload: Record<string, unknown>) => ({ method: 'POST' as const, url: '/v1/me/devices', headers: bo.auth, payload });
+    await expectProblem(stack, post({ ...fresh, imei: '356938035643808' }), 400, 'IMEI_INVALID');
+    await expectProblem(stack, post({ ...fresh, imei: '35693803564380' }), 400, 'IMEI_INVALID');
+    await expectProblem(stack, post({ ...fresh, location: { lat: 91, lon: 0 } }), 400, 'VALIDATION_FAILED');
+    await expectProblem(stack, post({ ...fresh, location: { lat: 10, lon: -181 } }), 400, 'VALIDATION_FAILED');
+    await expectProblem(stack, post({ ...fresh, location: { lat: '52.5', lon: 13 } }), 400, 'VALIDATION_FAILED');
+    await expectProblem(stack, post({ ...fresh, location: { lat: 52, lon: 13, altitude: 30 } }), 400, 'UNKNOWN_FIELD');
+    await expectProblem(stack, post({ ...fresh, event: 'reboot' }), 400, 'VALIDATION_FAILED');
+    await expectProblem(stack, post({ ...fresh, model: 'x'.repeat(65) }), 400, 'VALIDATION_FAILED');
+    await expectProblem(stack, post({ ...fresh, owner: 'me' }), 400, 'UNKNOWN_FIELD');
+    await expectProblem(stack, { method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: 'street' } }, 400, 'VALIDATION_FAILED');
+    expect(await countRows(stack, 'devices')).toBe(before);
+  });
+
+  it("R-ACC-4: another user's token can neither see nor change your devices", async () => {
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: bo.auth })).json().devices).toEqual([]);
+    await expectProblem(stack, { method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: bo.auth, payload: { locationPrecision: 'off' } }, 404, 'NOT_FOUND');
+    await expectProblem(stack, { method: 'GET', url: '/v1/me/devices' }, 401, 'UNAUTHENTICATED');
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: ana.auth })).json().devices[0].effectivePrecision).toBe('region');
+  });
+});

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENGINES, PG_URL, createStack, tmpDir, withAdmin, type TestStack } from '../support/engines.js';
+import { makePerson, moduleServices, userCtx } from './person.js';
+
+const freshSchema = (): string => `t_${randomBytes(6).toString('hex')}`;
+
+describe.each(ENGINES)('erasure reaches backups on %s', (kind) => {
+  const schema = kind === 'postgres' ? freshSchema() : undefined;
+  const dataDir = tmpDir();
+  const open = () => createStack(kind, { dataDir, ...(schema ? { schema } : {}) });
+  let restored: TestStack | undefined;
+  afterAll(async () => {
+    await restored?.close();
+    if (schema) await withAdmin(async (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_keys CASCADE`));
+  });
+
+  it('R-DSR-7: a backup taken before account erasure, restored with the current keys, decrypts none of the person\'s fields', async () => {
+    const stack = await open();
+    const erased = await makePerson(stack, 2);
+    const kept = await makePerson(stack, 1);
+    const backup = path.join(tmpDir(), kind === 'sqlite' ? 'backup.db' : 'backup.sql');
+    if (kind === 'sqlite') await sql`VACUUM main INTO ${backup}`.execute(stack.services.engine.db);
+    else execFileSync('pg_dump', ['-d', PG_URL, '-n', schema!, '-f', backup]);
+
+    const r = await stack.services.rights.requests.file(userCtx(erased.id), { subjectId: erased.id, type: 'erase_account', params: {}, verification: { stepUpAt: new Date().toISOString() } });
+    expect(r.status).toBe('completed');
+    await stack.close();
+
+    // Disaster recovery: the data store comes back from the backup, beside the current key ring and key store.
+    if (kind === 'sqlite') {
+      for (const f of ['pledge.db', 'pledge.db-wal', 'pledge.db-shm']) fs.rmSync(path.join(dataDir, f), { force: true });
+      fs.copyFileSync(backup, path.join(dataDir, 'pledge.db'));
+    } else {
+      await withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
+      execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', PG_URL, '-f', backup], { stdio: 'pipe' });
+    }
+    restored = await open();
+    const db = restored.services.engine.db;
+    const { accounts, orders } = moduleServices(restored);
+    // The restored store holds the erased person's account and orders again, as ciphertext nobody can open.
+    expect(await db.selectFrom('accounts').select('subject_id').where('subject_id', '=', erased.id).execute()).toHaveLength(1);
+    await expect(accounts.profile(db, erased.id, 'subject_rights')).rejects.toMatchObject({ code: 'SUBJECT_ERASED' });
+    for (const id of erased.orderIds) {
+      for (const field of ['items', 'delivery', 'billing_address', 'card'] as const) {
+        await expect(orders.readField(userCtx('restore-check'), id, field, 'legal_obligation')).rejects.toMatchObject({ code: 'SUBJECT_ERASED' });
+      }
+    }
+    // The same backup still serves everyone else.
+    expect((await accounts.profile(db, kept.id, 'subject_rights')).email).toBe(kept.email);
+  });
+});

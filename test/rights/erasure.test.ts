@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { runCli } from '../support/cli.js';
+import { makePerson, moduleServices, userCtx, type Person } from './person.js';
+
+const fresh = () => ({ stepUpAt: new Date().toISOString() });
+
+/** Everything an account erasure must leave behind, with ids replaced by what they stand for. */
+async function endState(stack: TestStack, person: Person, requestId: string) {
+  const { db } = stack.services.engine;
+  stack.services.vault.forgetKeys();
+  const holds = await db.selectFrom('rights_legal_holds').selectAll().where('subject_id', '=', person.id).orderBy('record_id').execute();
+  const holdSubjects = [...new Set(holds.map((h) => h.hold_subject_id))];
+  const held = holdSubjects.length ? await db.selectFrom('orders').select(['id', 'credit_check']).where('subject_id', 'in', holdSubjects).execute() : [];
+  const count = async (table: 'accounts' | 'sessions' | 'orders') => (await db.selectFrom(table).select('subject_id').where('subject_id', '=', person.id).execute()).length;
+  const auditActions = (await db.selectFrom('audit_log').select('action').where('subject_id', '=', person.id).execute()).map((a) => a.action);
+  const request = await stack.services.rights.requests.get(requestId);
+  return {
+    status: request.status,
+    steps: (await db.selectFrom('erasure_steps').select('step').where('request_id', '=', requestId).execute()).map((s) => s.step).sort(),
+    accounts: await count('accounts'),
+    sessions: await count('sessions'),
+    personOrders: await count('orders'),
+    holdSubjects: holdSubjects.length,
+    heldRecords: holds.map((h) => `${h.record_type}:${person.orderIds.indexOf(h.record_id)}:${h.reason}`),
+    heldOrdersKeepNoCreditCheck: held.every((o) => o.credit_check === null) && held.length === holds.length,
+    personShredded: await stack.services.vault.isShredded(db, person.id),
+    holdKeysAlive: (await Promise.all(holdSubjects.map((h) => stack.services.vault.isShredded(db, h)))).every((x) => !x),
+    heldAudited: auditActions.filter((a) => a === 'rights.record_held').length,
+    shredAudited: auditActions.filter((a) => a === 'vault.subject_shredded').length,
+    chain: (await stack.services.audit.verify(db)).ok,
+  };
+}
+
+describe.each(ENGINES)('account erasure on %s', (kind) => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createStack(kind);
+  });
+  afterAll(async () => stack.close());
+
+  it('R-DSR-2: orders under legal hold are kept under a hold key, listed with reason and end date; the rest is shredded and purged; the e-mail is free again', async () => {
+    const person = await makePerson(stack, 3);
+    const r = await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'erase_account', params: {}, verification: fresh() });
+    expect(r.status).toBe('completed');
+    const state = await endState(stack, person, r.id);
+    expect(state).toEqual({
+      status: 'completed', steps: ['contacts', 'hold', 'purge', 'sessions', 'shred'], accounts: 0, sessions: 0, personOrders: 0, holdSubjects: 1,
+      heldRecords: expect.arrayContaining(['order:1:tax_law_invoice_retention', 'order:2:tax_law_invoice_retention']), heldOrdersKeepNoCreditCheck: true,
+      personShredded: true, holdKeysAlive: true, heldAudited: 2, shredAudited: 1, chain: true,
+    });
+    expect(state.heldRecords).toHaveLength(2);
+    // The held invoice still opens for the legal obligation, under the hold key.
+    const { orders, accounts } = moduleServices(stack);
+    const items = await orders.readField(userCtx('tax-office'), person.orderIds[1]!, 'items', 'legal_obligation');
+    expect(items).toContain('Air purifier');
+    // The person's own data no longer decrypts; the same e-mail and phone can open a new account.
+    await expect(accounts.profile(stack.services.engine.db, person.id, 'subject_rights')).rejects.toMatchObject({ code: expect.stringMatching(/NOT_FOUND|SUBJECT_ERASED/) });
+    const again = await accounts.signUp(userCtx('anonymous'), {
+      name: 'Erin Again', email: person.email, phone: person.phone, postalAddress: { line1: '2 Side St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+      birthDate: '1990-04-02', region: 'DE', language: 'de', timeZone: 'Europe/Berlin', password: 'another long passphrase',
+    });
+    expect(again).not.toBe(person.id);
+    // The audit keeps the request and the fact of erasure, never the values.
+    const details = (await stack.services.engine.db.selectFrom('audit_log').select('details').execute()).map((d) => d.details).join('\n');
+    expect(details).not.toContain(person.email);
+    expect(details).not.toContain('Erin');
+  });
+
+  it('R-DSR-7: erasure killed with SIGKILL after several steps finishes on a re-run, with the same end state as an uninterrupted one', async () => {
+    const reference = await makePerson(stack, 3);
+    const ref = await stack.services.rights.requests.file(userCtx(reference.id), { subjectId: reference.id, type: 'erase_account', params: {}, verification: fresh() });
+    const expected = await endState(stack, reference, ref.id);
+
+    const person = await makePerson(stack, 3);
+    // Interrupted in-process after step 1 (holds done), then killed by SIGKILL after steps 2, 3 and 4 in child processes.
+    stack.services.rights.doer.onErasureStep = (i) => {
+      if (i === 1) throw new Error('power cut');
+    };
+    await expect(stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'erase_account', params: {}, verification: fresh() })).rejects.toThrow('power cut');
+    stack.services.rights.doer.onErasureStep = undefined;
+    const [request] = await stack.services.rights.requests.list(person.id);
+    for (const k of [2, 3, 4]) {
+      const out = runCli(['rights', 'run', '--request', request!.id], { ...stack.env, PLEDGE_TEST_KILL_AFTER_STEP: String(k) });
+      expect(out.signal, out.stderr).toBe('SIGKILL');
+      const steps = await stack.services.engine.db.selectFrom('erasure_steps').select('step').where('request_id', '=', request!.id).execute();
+      expect(steps).toHaveLength(k);
+    }
+    const out = runCli(['rights', 'run'], stack.env);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`${request!.id} erase_account completed`);
+    expect(await endState(stack, person, request!.id)).toEqual(expected);
+    // Idempotent: nothing is left to finish, and a second run changes nothing.
+    expect(runCli(['rights', 'run'], stack.env).stdout).toContain('0 request(s) finished');
+    expect(await endState(stack, person, request!.id)).toEqual(expected);
+  });
+});

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { systemContext } from '../../src/internal/context.js';
+
+const PASSWORD = 'correct horse battery staple';
+const FEE = /fee|price|payment|charge|cost/i;
+
+describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
+  let stack: TestStack;
+  let adminKey: string;
+  beforeAll(async () => {
+    stack = await createStack(kind);
+    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'dpo')).secret;
+  });
+  afterAll(async () => stack.close());
+
+  const call = (method: 'GET' | 'POST', url: string, token?: string, payload?: unknown) =>
+    stack.app.inject({ method, url, headers: token ? { authorization: `Bearer ${token}` } : {}, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const admin = (method: 'GET' | 'POST', url: string, payload?: unknown) => stack.app.inject({ method, url, headers: { 'x-api-key': adminKey }, ...(payload === undefined ? {} : { payload: payload as object }) });
+
+  async function person(): Promise<{ id: string; email: string; token: string }> {
+    const email = `fern.${randomUUID().slice(0, 8)}@example.org`;
+    const phone = `+4915123${String(Math.floor(Math.random() * 999999)).padStart(6, '0')}`;
+    const res = await call('POST', '/v1/accounts', undefined, {
+      name: 'Fern Example', email, phone, postalAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
+      birthDate: '1991-05-06', region: 'DE', language: 'de', timeZone: 'Europe/Berlin', password: PASSWORD,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const signIn = await call('POST', '/v1/sessions', undefined, { login: email, password: PASSWORD });
+    expect(signIn.statusCode, signIn.body).toBe(201);
+    return { id: res.json().id, email, token: signIn.json().token };
+  }
+  const stepUp = async (token: string) => expect((await call('POST', '/v1/me/verify', token, { password: PASSWORD })).statusCode).toBe(200);
+
+  it('R-DSR-3: export without a fresh step-up is refused with VERIFICATION_REQUIRED; after POST /v1/me/verify it is done and recorded', async () => {
+    const p = await person();
+    expect((await call('POST', '/v1/me/requests', undefined, { type: 'access' })).statusCode).toBe(401);
+    const refused = await call('POST', '/v1/me/requests', p.token, { type: 'export' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('VERIFICATION_REQUIRED');
+    await stepUp(p.token);
+    const made = await call('POST', '/v1/me/requests', p.token, { type: 'export' });
+    expect(made.statusCode, made.body).toBe(201);
+    const r = made.json();
+    expect(r).toMatchObject({ type: 'export', status: 'completed', verificationMethod: 'session_step_up', filedBy: 'you' });
+    expect(r.trail.map((t: { status: string }) => t.status)).toEqual(['received', 'verified', 'in_progress', 'completed']);
+    const json = await call('GET', r.export.json, p.token);
+    expect(json.statusCode).toBe(200);
+    expect(json.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(json.body).account.email).toBe(p.email);
+    const html = await call('GET', r.export.html, p.token);
+    expect(html.headers['content-type']).toMatch(/text\/html/);
+    expect(html.body).toContain(p.email);
+    const other = await person();
+    expect((await call('GET', r.export.json, other.token)).statusCode).toBe(404);
+    expect((await call('GET', `/v1/me/requests/${r.id}`, other.token)).statusCode).toBe(404);
+    expect((await call('GET', `/v1/me/requests/${r.id}`, p.token)).json().id).toBe(r.id);
+  });
+
+  it('R-DSR-1: GET /v1/me/data shows the account and requests; a correction changes the e-mail (re-indexed for sign-in) and is recorded by field and time only', async () => {
+    const p = await person();
+    const data = (await call('GET', '/v1/me/data', p.token)).json();
+    expect(data.account.email).toBe(p.email);
+    await stepUp(p.token);
+    const newEmail = `fern.new.${randomUUID().slice(0, 6)}@example.org`;
+    const fixed = await call('POST', '/v1/me/requests', p.token, { type: 'rectify', corrections: { 'accounts.email': newEmail } });
+    expect(fixed.statusCode, fixed.body).toBe(201);
+    expect(fixed.json().status).toBe('completed');
+    const after = (await call('GET', '/v1/me/data', p.token)).json();
+    expect(after.account.email).toBe(newEmail);
+    expect(after.corrections).toEqual([{ field: 'accounts.email', at: expect.any(String), requestId: fixed.json().id }]);
+    expect((await call('POST', '/v1/sessions', undefined, { login: newEmail, password: PASSWORD })).statusCode).toBe(201);
+    expect((await call('POST', '/v1/sessions', undefined, { login: p.email, password: PASSWORD })).statusCode).toBe(401);
+    const rows = await stack.services.engine.db.selectFrom('rights_corrections').selectAll().where('subject_id', '=', p.id).execute();
+    expect(JSON.stringify(rows)).not.toContain(newEmail);
+    expect((await call('POST', '/v1/me/requests', p.token, { type: 'access', fee: 0 })).json().code).toBe('UNKNOWN_FIELD');
+  });
+
+  it('R-DSR-8: the admin queue filters by status, type and overdue, needs the admin API key, and staff may file on a person\'s behalf', async () => {
+    const p = await person();
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/admin/requests' })).statusCode).toBe(401);
+    const filed = await admin('POST', '/v1/admin/requests', { subjectId: p.id, type: 'restrict', identityCheck: 'id_document' });
+    expect(filed.statusCode, filed.body).toBe(201);
+    expect(filed.json()).toMatchObject({ subjectId: p.id, status: 'completed', filedBy: 'service', verificationMethod: 'staff_attested:id_document' });
+    const queue = (await admin('GET', '/v1/admin/requests?type=restrict&status=completed')).json();
+    expect(queue.map((r: { id: string }) => r.id)).toContain(filed.json().id);
+    expect((await admin('GET', '/v1/admin/requests?overdue=true')).json()).toEqual([]);
+    const mine = (await call('GET', '/v1/me/requests', p.token)).json();
+    expect(mine.map((r: { id: string }) => r.id)).toEqual([filed.json().id]);
+  });
+
+  it('R-DSR-2: account erasure over HTTP ends the sessions, lists legal holds and says that a record of the request is kept', async () => {
+    const p = await person();
+    await stepUp(p.token);
+    const res = await call('POST', '/v1/me/requests', p.token, { type: 'erase_account' });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().status).toBe('completed');
+    expect(res.json().notice).toMatch(/record of this request/);
+    expect(res.json().legalHolds).toEqual([]);
+    expect((await call('GET', '/v1/me/requests', p.token)).statusCode).toBe(401);
+    const kept = (await admin('GET', '/v1/admin/requests?type=erase_account')).json();
+    expect(kept.find((r: { subjectId: string }) => r.subjectId === p.id)).toMatchObject({ status: 'completed' });
+  });
+
+  it('R-DSR-5: no request path, schema or answer carries a fee, price or payment', async () => {
+    const spec = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
+    const paths = Object.keys(spec.paths).filter((k) => k.startsWith('/v1/me/requests') || k.startsWith('/v1/admin/requests') || k === '/v1/me/data');
+    expect(paths.length).toBeGreaterThanOrEqual(6);
+    for (const k of paths) expect(JSON.stringify(spec.paths[k])).not.toMatch(FEE);
+    const p = await person();
+    const answers = [await call('POST', '/v1/me/requests', p.token, { type: 'access' }), await call('GET', '/v1/me/requests', p.token), await admin('GET', '/v1/admin/requests')];
+    for (const a of answers) {
+      expect(a.statusCode).toBeLessThan(300);
+      expect(a.body).not.toMatch(FEE);
+    }
+  });
+  it('R-DSR-2: a shared contact can be erased on its own (its key shredded); someone else\'s contact is declined', async () => {
+    const p = await person();
+    const ctx = { actor: { type: 'user' as const, id: p.id }, requestId: randomUUID() };
+    const shared = await stack.services.contacts.share(ctx, { name: 'Gus Guest', email: `gus.${randomUUID().slice(0, 6)}@example.org`, reason: 'share' });
+    await stepUp(p.token);
+    const other = await person();
+    await stepUp(other.token);
+    const notTheirs = await call('POST', '/v1/me/requests', other.token, { type: 'erase_partial', target: { kind: 'contact', id: shared.id } });
+    expect(notTheirs.json()).toMatchObject({ status: 'declined', decline: { reason: 'UNREALISTIC', complaint: expect.stringMatching(/supervisory authority/) } });
+    const res = await call('POST', '/v1/me/requests', p.token, { type: 'erase_partial', target: { kind: 'contact', id: shared.id } });
+    expect(res.json().status).toBe('completed');
+    expect((await call('GET', '/v1/me/data', p.token)).json().contacts).toEqual([]);
+    expect(await stack.services.vault.isShredded(stack.services.engine.db, shared.id)).toBe(true);
+  });
+
+  it('R-DSR-8: an extension needs a reason, stays within the policy maximum and tells the person through the outbox', async () => {
+    const p = await person();
+    await stepUp(p.token);
+    // An erasure interrupted by a crash after its first step is an open request the office must extend.
+    stack.services.rights.doer.onErasureStep = () => {
+      throw new Error('crash');
+    };
+    expect((await call('POST', '/v1/me/requests', p.token, { type: 'erase_account' })).statusCode).toBe(500);
+    stack.services.rights.doer.onErasureStep = undefined;
+    const [open] = (await call('GET', '/v1/me/requests', p.token)).json() as { id: string; dueAt: string; status: string }[];
+    expect(open!.status).toBe('in_progress');
+    expect((await admin('POST', `/v1/admin/requests/${open!.id}/extend`, { days: 61, reason: 'Too long an extension' })).json().code).toBe('EXTENSION_TOO_LONG');
+    expect((await admin('POST', `/v1/admin/requests/${open!.id}/extend`, { days: 30 })).statusCode).toBe(400);
+    const ext = await admin('POST', `/v1/admin/requests/${open!.id}/extend`, { days: 30, reason: 'Orders under legal hold are being re-encrypted' });
+    expect(ext.statusCode, ext.body).toBe(200);
+    expect(Date.parse(ext.json().dueAt) - Date.parse(open!.dueAt)).toBe(30 * 86_400_000);
+    const mail = await stack.services.engine.db.selectFrom('outbox').select(['kind', 'purpose']).where('subject_id', '=', p.id).where('kind', '=', 'rights_request_extended').execute();
+    expect(mail).toEqual([{ kind: 'rights_request_extended', purpose: 'subject_rights' }]);
+    const done = await admin('POST', `/v1/admin/requests/${open!.id}/resume`);
+    expect(done.json().status).toBe('completed');
+  });
+});

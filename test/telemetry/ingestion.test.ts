@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
+import { systemContext } from '../../src/internal/context.js';
+import { consentKit, newSubject, usageEvents, type ConsentKit } from './support.js';
+
+describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
+  let stack: TestStack;
+  let kit: ConsentKit;
+  const ctx = systemContext('test');
+  beforeAll(async () => {
+    stack = await createStack(kind);
+    kit = await consentKit(stack);
+  });
+  afterAll(async () => {
+    await kit.stop();
+    await stack.close();
+  });
+
+  const count = async () => Number((await stack.services.engine.db.selectFrom('telemetry_events').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const device = async (subjectId: string) => issueDeviceToken(stack.services.engine.db, ctx, { subjectId, deviceRef: `dev-${subjectId.slice(0, 8)}`, model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' });
+  const send = (token: string, payload: unknown, contentType = 'application/json') =>
+    stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Device ${token}`, 'content-type': contentType }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+
+  it('R-TEL-2: without an opt-in the events are refused with CONSENT_MISSING and nothing is stored', async () => {
+    const token = await device(newSubject());
+    const before = await count();
+    const res = await send(token, usageEvents(3));
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('CONSENT_MISSING');
+    expect(await count()).toBe(before);
+  });
+
+  it('R-TEL-2: an opted-in device stores events under a pseudonym with no account id, device id or IP; only the token hash is kept', async () => {
+    const subject = newSubject();
+    const token = await device(subject);
+    await kit.optIn(subject);
+    const before = await count();
+    const res = await send(token, usageEvents(5));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ accepted: 5 });
+    const ndjson = await send(token, usageEvents(3).map((e) => JSON.stringify(e)).join('\n'), 'application/x-ndjson');
+    expect(ndjson.json()).toEqual({ accepted: 3 });
+    expect(await count()).toBe(before + 8);
+    const rows = await stack.services.engine.db.selectFrom('telemetry_events').selectAll().where('model', '=', 'zhimi.fan.za5').execute();
+    expect(Object.keys(rows[0]!).sort()).toEqual(['day', 'event', 'fields', 'firmware', 'model', 'pseudonym', 'region']);
+    const flat = JSON.stringify(rows);
+    expect(flat).not.toContain(subject);
+    expect(flat).not.toContain(`dev-${subject.slice(0, 8)}`);
+    expect(flat).not.toContain('127.0.0.1');
+    expect(new Set(rows.map((r) => r.pseudonym)).size).toBe(1);
+    const tokens = await stack.services.engine.db.selectFrom('device_tokens').selectAll().execute();
+    expect(JSON.stringify(tokens)).not.toContain(token);
+  });
+
+  it('R-CHO-2: opting out refuses the very next event with CONSENT_WITHDRAWN and removes the pseudonym link; re-joining gets a new pseudonym', async () => {
+    const subject = newSubject();
+    const token = await device(subject);
+    await kit.optIn(subject);
+    expect((await send(token, usageEvents(2))).statusCode).toBe(200);
+    const first = await stack.services.telemetry.pseudonyms.pseudonymFor(stack.services.engine.db, subject);
+    await kit.optOut(subject);
+    const refused = await send(token, usageEvents(2));
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe('CONSENT_WITHDRAWN');
+    const links = await stack.services.engine.db.selectFrom('telemetry_links').selectAll().where('subject_id', '=', subject).execute();
+    expect(links).toEqual([]);
+    await kit.optIn(subject);
+    expect((await send(token, usageEvents(1))).statusCode).toBe(200);
+    const second = await stack.services.telemetry.pseudonyms.pseudonymFor(stack.services.engine.db, subject);
+    expect(second).not.toBe(first);
+  });
+
+  it('R-KID-2: a child account is never accepted, even opted in', async () => {
+    const subject = newSubject();
+    const token = await device(subject);
+    await kit.optIn(subject);
+    await kit.markChild(subject);
+    const res = await send(token, usageEvents(1));
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('SUBJECT_IS_CHILD');
+  });
+
+  it('R-TEL-2: undeclared events refuse the whole batch; more than 1,000 events is refused; bad or missing tokens are 401', async () => {
+    const subject = newSubject();
+    const token = await device(subject);
+    await kit.optIn(subject);
+    const before = await count();
+    const bad = await send(token, [...usageEvents(3), { event: 'gps_fix', fields: { lat: 1 } }]);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('UNKNOWN_EVENT');
+    expect((await send(token, usageEvents(1001))).json().code).toBe('TOO_MANY_EVENTS');
+    expect(await count()).toBe(before);
+    expect((await send('pdt_nope', usageEvents(1))).json().code).toBe('DEVICE_TOKEN_INVALID');
+    const anon = await stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', payload: usageEvents(1) });
+    expect(anon.statusCode).toBe(401);
+  });
+
+  it('R-TEL-2: the epoch secret is destroyed when the epoch ends, so old pseudonyms can no longer be recomputed', async () => {
+    const { pseudonyms } = stack.services.telemetry;
+    const epochMs = stack.services.policy.telemetry.pseudonymEpochMs;
+    const subject = newSubject();
+    const t0 = Date.UTC(2020, 0, 1);
+    const p0 = await pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0);
+    expect(await pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0 + 1000)).toBe(p0);
+    const p1 = await pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0 + epochMs);
+    expect(p1).not.toBe(p0);
+    await pseudonyms.destroyEnded(stack.services.engine.db, t0 + epochMs);
+    const old = await stack.services.engine.db.selectFrom('telemetry_epochs').selectAll().where('epoch', '=', pseudonyms.epochOf(t0)).executeTakeFirstOrThrow();
+    expect(old.secret).toBeNull();
+    expect(old.destroyed_at).not.toBeNull();
+    await expect(pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0)).rejects.toThrow(/destroyed/);
+  });
+});
