@@ -7,6 +7,7 @@ import { parseConfig } from '../src/internal/config/config.js';
 import { systemContext } from '../src/internal/context.js';
 import { boot } from '../src/start/boot.js';
 import { buildApp } from '../src/http/app.js';
+import { buildDecisionsApp } from '../src/http/decisions-app.js';
 
 /**
  * A server process for the HTTP decision benchmark (so autocannon does not share its event loop):
@@ -32,11 +33,11 @@ if (mode === 'bare') {
   }
   await services.consent.decisions.decideMany(subjects.map((subjectId) => ({ subjectId, purpose: 'personalised_ads', category: 'user.contact.email' })));
   const app = await buildApp({ services, rateLimit: false });
-  // Diagnostic: a constant route inside the full app (helmet, access log, context, cookies) isolates the app's own cost.
-  app.post('/bench/constant', async () => ({ allow: true, reason: 'ALLOWED_CONTRACT', legalBasis: 'contract', policyVersion: '2026.11.1' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  console.log(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0, key: secret, subjects }));
+  const lean = await buildDecisionsApp(services);
+  await lean.listen({ port: 0, host: '127.0.0.1' });
+  const portOf = (a: ReturnType<typeof app.server.address>): number => (typeof a === 'object' && a ? a.port : 0);
+  console.log(JSON.stringify({ port: portOf(app.server.address()), leanPort: portOf(lean.server.address()), key: secret, subjects }));
 }
 // Exit normally on SIGINT so that `--cpu-prof` can write its profile.
 process.once('SIGINT', () => process.exit(0));

@@ -60,11 +60,12 @@ async function seed(s: Services, records: number, orders: number): Promise<strin
   }
   // Consent history as an import would write it (the ledger's rows; signing 100k receipts is not what is measured).
   const events = records - orders;
-  const at = new Date().toISOString();
+  // One event a minute or so, going back in time: a long consent history, as the ledger would hold it.
+  const start = Date.now() - events * 60_000;
   for (let i = 0; i < events; i += 1000) {
     const rows = Array.from({ length: Math.min(1000, events - i) }, (_, j) => ({
       id: randomUUID(), subject_id: id, purpose: 'marketing_messages', status: (i + j) % 2 ? 'given' : 'withdrawn', policy_version: s.policy.version, policy_hash: s.policy.hash,
-      source: 'app', collection_method: 'bench_import', at, receipt_id: randomUUID(),
+      source: 'app', collection_method: 'bench_import', at: new Date(start + (i + j) * 60_000).toISOString(), receipt_id: randomUUID(),
     }));
     await s.engine.db.insertInto('consent_events').values(rows).execute();
   }
@@ -92,16 +93,20 @@ export async function rightsBench(): Promise<void> {
       continue;
     }
     const s = stack.services;
-    const big = await seed(s, 100_000, 200);
-    const small = await seed(s, 1, 1);
-    const runs = [await exportOnce(s, big), await exportOnce(s, big), await exportOnce(s, big)];
+    const bigs = [await seed(s, 100_000, 200), await seed(s, 100_000, 0), await seed(s, 100_000, 0)];
+    const smalls = [await seed(s, 1, 1), await seed(s, 1, 1), await seed(s, 1, 1)];
+    const runs = [await exportOnce(s, bigs[0]!), await exportOnce(s, bigs[0]!), await exportOnce(s, bigs[0]!)];
     // A store whose module is not wired exports nothing: say so instead of reporting a meaningless time.
     const complete = runs[0]!.items >= 100_000 ? '' : ' INCOMPLETE: not every store was exported';
     report(`rights export, 100k records (${kind})`, `${median(runs.map((r) => r.ms)).toFixed(0)} ms, peak +${Math.max(...runs.map((r) => r.extraMb)).toFixed(1)} MB RSS, ${runs[0]!.items} items (goal <= 3000 ms, <= 64 MB)${complete}`);
-    for (const [label, id] of [['1 record', small], ['100k records', big]] as const) {
-      const t0 = performance.now();
-      await shredStep(s.rights.deps, ctx(id), randomUUID(), id, new Date().toISOString());
-      report(`rights shred step, ${label} (${kind})`, `${(performance.now() - t0).toFixed(1)} ms (goal <= 50 ms)`);
+    for (const [label, ids] of [['1 record', smalls], ['100k records', bigs]] as const) {
+      const times: number[] = [];
+      for (const id of ids) {
+        const t0 = performance.now();
+        await shredStep(s.rights.deps, ctx(id), randomUUID(), id, new Date().toISOString());
+        times.push(performance.now() - t0);
+      }
+      report(`rights shred step, ${label} (${kind})`, `${median(times).toFixed(1)} ms median of 3 people (goal <= 50 ms)`);
     }
     await stack.done();
   }

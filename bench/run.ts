@@ -3,6 +3,7 @@ import { decisionsBench } from './decisions.bench.js';
 import { vaultBench } from './vault.bench.js';
 import { rightsBench } from './rights.bench.js';
 import { collectionBench } from './collection.bench.js';
+import { accountsBench } from './accounts.bench.js';
 
 /** `npm run bench`: every benchmark, in one run, so ratios compare like with like. Never run by `npm test`. */
 const only = process.argv[2];
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   vault: vaultBench,
   rights: rightsBench,
   collection: collectionBench,
+  accounts: accountsBench,
 };
 console.log(`Pledge benchmarks — ${new Date().toISOString()} — node ${process.version}`);
 for (const [name, run] of Object.entries(benches)) {

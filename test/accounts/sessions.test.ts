@@ -90,6 +90,7 @@ describe.each(ENGINES)('accounts: sessions and sign-in throttling on %s', (kind)
           expect(early.statusCode).toBe(429);
           expect(early.json().code).toBe('SIGN_IN_THROTTLED');
           expect(early.json().details.retryAfterSeconds).toBeGreaterThan(0);
+          expect(early.headers['retry-after']).toBe(String(early.json().details.retryAfterSeconds));
         }
         now += 60_000;
       }
@@ -97,6 +98,7 @@ describe.each(ENGINES)('accounts: sessions and sign-in throttling on %s', (kind)
       const locked = await signInRaw(p.email, p.password, '192.0.2.201');
       expect(locked.statusCode).toBe(423);
       expect(locked.json().code).toBe('SIGN_IN_LOCKED');
+      expect(locked.headers['retry-after']).toBe('840'); // 15 min from the 10th failure, asked 60 s later
       now += 15 * 60_000;
       expect((await signInRaw(p.email, p.password, '192.0.2.202')).statusCode).toBe(known ? 201 : 401);
     }

@@ -54,7 +54,10 @@ describe.each(ENGINES)('accounts: sign-up and profile on %s', (kind) => {
     const p = person();
     await signUp(stack, p);
     const count = async () => Number((await stack.services.engine.db.selectFrom('accounts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-    const subjects = async () => Number((await stack.services.engine.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'account.created').executeTakeFirstOrThrow()).n);
+    const audited = async () => Number((await stack.services.engine.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'account.created').executeTakeFirstOrThrow()).n);
+    // The vault's subject key is written in the same transaction: a refused sign-up leaves no orphan key.
+    const keys = async () => [...(await stack.services.vault.keyStore.countByVersion(stack.services.engine.db)).values()].reduce((a, b) => a + b, 0);
+    const subjects = async () => [await audited(), await keys()];
     const before = [await count(), await subjects()];
     const sameEmail = await stack.app.inject({ method: 'POST', url: '/v1/accounts', payload: { ...person(), email: `  ${p.email.toUpperCase()} ` } });
     expect(sameEmail.statusCode).toBe(409);
@@ -74,6 +77,38 @@ describe.each(ENGINES)('accounts: sign-up and profile on %s', (kind) => {
     expect(status.isChild).toBe(true);
     const adult = await newUser(stack, { birthDate: `${today.getUTCFullYear() - 14}-01-01` });
     expect((await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(adult.token) })).json().child).toBe(false);
+  });
+
+  it('R-CHO-3, R-TEL-1: PATCH /v1/me changes settings and address (ZIP follows), audited with field names only', async () => {
+    const { id, token } = await newUser(stack);
+    const res = await stack.app.inject({
+      method: 'PATCH',
+      url: '/v1/me',
+      headers: bearer(token),
+      payload: { locationPrecision: 'region', language: 'zh-cn', timeZone: 'Asia/Shanghai', postalAddress: { line1: 'Hauptstrasse 1', city: 'Hamburg', postalCode: '20095', country: 'de' } },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ locationPrecision: 'region', language: 'zh-CN', timeZone: 'Asia/Shanghai', zip: '20095', postalAddress: { city: 'Hamburg', country: 'DE' } });
+    expect(await stack.services.accounts.accounts.locationPrecision(stack.services.engine.db, id)).toBe('region');
+    const entry = await stack.services.engine.db.selectFrom('audit_log').selectAll().where('subject_id', '=', id).where('action', '=', 'account.updated').executeTakeFirstOrThrow();
+    expect(JSON.parse(entry.details).fields).toEqual(['postal_address', 'zip', 'language', 'time_zone', 'location_precision']);
+    expect(entry.details).not.toContain('Hamburg');
+    expect(entry.details).not.toContain('20095');
+    const bad = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: bearer(token), payload: { locationPrecision: 'street' } });
+    expect(bad.json().code).toBe('VALIDATION_FAILED');
+    const empty = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: bearer(token), payload: {} });
+    expect(empty.statusCode).toBe(400);
+  });
+
+  it('R-ACC-1: a PATCH that would duplicate another account\'s e-mail answers 409 and changes nothing, not even the other fields', async () => {
+    const other = await newUser(stack);
+    const { p, token } = await newUser(stack);
+    await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: bearer(token), payload: { password: p.password } });
+    const res = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: bearer(token), payload: { name: 'Half Written', email: other.p.email } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('ACCOUNT_EXISTS');
+    const me = (await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token) })).json();
+    expect({ name: me.name, email: me.email }).toEqual({ name: p.name, email: p.email.toLowerCase() });
   });
 
   const bad: [string, Record<string, unknown>, number, string][] = [

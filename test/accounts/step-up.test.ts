@@ -31,6 +31,8 @@ describe.each(ENGINES)('accounts: step-up and e-mail on %s', (kind) => {
     const { verifiedAt, verifiedUntil } = ok.json();
     expect(Date.parse(verifiedUntil) - Date.parse(verifiedAt)).toBe(stack.services.policy.requests.verificationWindowMs);
     expect((await change()).statusCode).toBe(200);
+    // The old address hears of the change (so a hijacker cannot switch it silently).
+    expect((await peer.waitFor(p.email.toLowerCase())).raw).toContain('was changed');
     // The e-mail was re-indexed: the new address signs in, the old one does not.
     expect((await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: `new.${p.email}`, password: p.password } })).statusCode).toBe(201);
     expect((await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: p.email, password: p.password } })).statusCode).toBe(401);

@@ -95,6 +95,13 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     await consent.consents.set(engine.db, userCtx(ana.id), { subjectId: ana.id, purpose: 'precise_location', granted: true, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
     await activate(ana, body('firmware_update', here));
     expect(await storedLocation(deviceRowId)).toEqual({ location: null, precise: { ...coarsen(here, 'precise'), precision: 'precise' } });
+    // Consent withdrawn: the sweep coarsens the precise point to city.
+    await consent.consents.set(engine.db, userCtx(ana.id), { subjectId: ana.id, purpose: 'precise_location', granted: false, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    expect(await stack.services.devices.enforcePreciseConsent(userCtx('sweeper'))).toEqual({ coarsened: 1 });
+    expect(await storedLocation(deviceRowId)).toEqual({ location: { ...coarsen(here, 'city'), precision: 'city' }, precise: null });
+    await consent.consents.set(engine.db, userCtx(ana.id), { subjectId: ana.id, purpose: 'precise_location', granted: true, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    await activate(ana, body('firmware_update', here));
+    expect((await storedLocation(deviceRowId)).precise).not.toBeNull();
     // Back to following the account; the account goes to region: the stored point is coarsened in the same request.
     await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: null } });
     const me = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: ana.auth, payload: { locationPrecision: 'region' } });
@@ -128,6 +135,14 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     await expectProblem(stack, post({ ...fresh, owner: 'me' }), 400, 'UNKNOWN_FIELD');
     await expectProblem(stack, { method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: ana.auth, payload: { locationPrecision: 'street' } }, 400, 'VALIDATION_FAILED');
     expect(await countRows(stack, 'devices')).toBe(before);
+  });
+
+  it('R-ACC-4: activations of one new device arriving together still make one row', async () => {
+    const carl = await signUpUser(stack);
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => activate(carl, { ...body('activation'), deviceId: 'SMI-RACE-1', firmware: `1.0.${i}` })));
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(results.map((r) => r.json().id)).size).toBe(1);
+    expect((await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: carl.auth })).json().devices).toHaveLength(1);
   });
 
   it("R-ACC-4: another user's token can neither see nor change your devices", async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { runCli } from '../support/cli.js';
 import { systemContext } from '../../src/internal/context.js';
+import { buildDecisionsApp } from '../../src/http/decisions-app.js';
 
 const ctx = systemContext('test');
 
@@ -26,9 +27,9 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.name).toBe('shop');
     expect(JSON.stringify(rows)).not.toContain(key.slice(10));
-    const list = runCli(['apikey', 'list'], stack.env);
-    expect(list.stdout).toContain('shop');
-    expect(list.stdout).not.toContain(key.slice(10));
+    const list = await stack.services.apiKeys.list(stack.services.engine.db);
+    expect(list.map((k) => k.name)).toEqual(['shop']);
+    expect(JSON.stringify(list)).not.toContain(key.slice(10));
   });
 
   it('R-USE-1: POST /v1/decisions answers allow, reason, legal basis and policy version; no or a wrong key is 401', async () => {
@@ -73,6 +74,19 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     const tooMany = Array.from({ length: 1001 }, () => batch[0]);
     expect((await post('/v1/decisions/batch', { decisions: tooMany })).statusCode).toBe(400);
     expect((await post('/v1/decisions/batch', { decisions: [batch[0], { ...batch[0], purpose: 'nope' }] })).json().code).toBe('UNKNOWN_PURPOSE');
+  });
+
+  it('the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {
+    const lean = await buildDecisionsApp(stack.services);
+    try {
+      const s = randomUUID();
+      const ok = await lean.inject({ method: 'POST', url: '/v1/decisions', headers: { 'x-api-key': key }, payload: { subjectId: s, purpose: 'product_analysis', category: 'user.device.imei' } });
+      expect(ok.json()).toMatchObject({ allow: false, reason: 'AGGREGATES_ONLY' });
+      expect((await lean.inject({ method: 'POST', url: '/v1/decisions', payload: { subjectId: s, purpose: 'warranty', category: 'user.device.imei' } })).statusCode).toBe(401);
+      expect((await lean.inject({ method: 'POST', url: '/v1/decisions', headers: { 'x-api-key': key }, payload: { subjectId: s, purpose: 'warranty', category: 'user.nope' } })).json().code).toBe('UNKNOWN_CATEGORY');
+    } finally {
+      await lean.close();
+    }
   });
 
   it('a revoked key is refused at once', async () => {

@@ -46,7 +46,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('Privacy Center in 
   async function open(page: Page, path: string): Promise<void> {
     await page.goto(base + path);
     await page.locator('h1').first().waitFor();
-    await page.waitForLoadState('networkidle');
+    // Settled: the cookie question is known and no section is still loading.
+    // (Polled through evaluate: waitForFunction would eval() in the page, which the CSP rightly forbids.)
+    const settled = `document.body.dataset.cookieChoice !== 'pending' && !/Loading…|正在加载…/.test(document.querySelector('main').innerText)`;
+    await expect.poll(() => page.evaluate(settled), { interval: 50, timeout: 10_000 }).toBe(true);
   }
 
   /** What the server recorded for this browser (R-CHO-4: the server keeps the record). */
@@ -68,6 +71,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('Privacy Center in 
     expect(api.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(((await api.json()) as { code: string }).code).toBe('ROUTE_NOT_FOUND');
     expect((await fetch(`${base}/assets/missing.js`)).status).toBe(404);
+    // No way out of web/dist: an encoded climb gets the page or a 404, never a file of the repository.
+    for (const climb of ['/..%2f..%2fpackage.json', '/assets/..%2f..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json']) {
+      const res = await fetch(base + climb);
+      expect(await res.text(), climb).not.toContain('"name": "pledge"');
+    }
   });
 
   it('R-CHO-1: "what we collect and why" lists every category of the policy, grouped, with purposes, basis, retention and recipients', async () => {
@@ -112,7 +120,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('Privacy Center in 
     expect(await page.evaluate('Object.keys(localStorage)')).toEqual([]);
     await shot(page, 'cookie-banner');
 
-    await reject.click();
+    // Keyboard only: after the skip link, the very next stop is "Reject all".
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.dataset.testid')).toBe('reject-all');
+    await page.keyboard.press('Enter');
     await banner.waitFor({ state: 'detached' });
     // After "Reject all": only what is necessary — no preference, analytics or marketing storage.
     expect(await page.evaluate('Object.keys(localStorage).filter((k) => k !== "pledge.cookie-choice")')).toEqual([]);
@@ -200,6 +212,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('Privacy Center in 
     const check = async (name: string): Promise<void> => {
       for (const v of await axeSerious(page)) axeFindings.push(`${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
       await shot(page, `${name}-signed-in`);
+      // The same page with real data at 360 px: nothing may force sideways scrolling.
+      await page.setViewportSize({ width: 360, height: 800 });
+      expect(await page.evaluate('document.documentElement.scrollWidth'), `${name} at 360px`).toBeLessThanOrEqual(360);
+      await shot(page, `${name}-signed-in-360`);
+      await page.setViewportSize({ width: 1280, height: 900 });
     };
 
     afterAll(() => expect(axeFindings).toEqual([]));
@@ -292,18 +309,28 @@ describe.skipIf(!fs.existsSync(CHROMIUM) && !process.env.CI)('Privacy Center in 
       const exported = fs.readFileSync(await download.path(), 'utf8');
       expect(exported).toContain(person.name);
       expect(() => JSON.parse(exported)).not.toThrow();
+      const [htmlDownload] = await Promise.all([page.waitForEvent('download'), row.getByTestId('download-html').click()]);
+      expect(fs.readFileSync(await htmlDownload.path(), 'utf8')).toContain(person.name);
       await check('requests');
     });
 
     it('R-DSR-2, R-DSR-7: erasing the account lists its consequences and legal holds, then sign-in fails', async () => {
+      // An order: its invoice is what tax law makes us keep after erasure.
+      const address = { name: person.name, line1: '88 Century Avenue', postalCode: '200120', city: 'Shanghai', country: 'CN' };
+      const order = await apiCall('POST', '/v1/me/orders', { currency: 'CNY', items: [{ sku: 'AP4', title: 'Air Purifier 4', quantity: 1, unitPriceCents: 129_900 }], delivery: { address }, billingAddress: address });
+      expect(order.status).toBeLessThan(300);
       await open(page, '/requests');
       expect(await page.getByText('cannot sign in again').count()).toBe(1);
-      expect(await page.getByTestId('legal-holds').locator('li').count()).toBeGreaterThan(0);
+      const holds = page.getByTestId('legal-holds').locator('li');
+      expect(await holds.count()).toBe(1);
+      expect(await holds.first().textContent()).toContain('tax law');
       const erase = page.getByTestId('erase-account');
       expect(await erase.isDisabled()).toBe(true);
       await page.getByLabel('I understand that this cannot be undone').check();
       await erase.click();
       await expect.poll(() => page.getByText('Your account is erased').count()).toBe(1);
+      // The holds that remain are listed to the person with reason and end date.
+      expect(await page.locator('#holds-kept + ul li').first().textContent()).toContain('tax law requires invoices to be kept');
       await shot(page, 'erased');
       expect(await page.evaluate('sessionStorage.getItem("pledge.token")')).toBeNull();
       expect((await apiCall('POST', '/v1/sessions', { login: person.email, password: person.password }, '')).status).toBe(401);

@@ -49,6 +49,10 @@ export function App() {
   useEffect(() => {
     loadChoice().then(setChoice, () => setChoice(null));
   }, []);
+  // Tells tests (and tools) whether the banner question is settled: pending, asked, or answered.
+  useEffect(() => {
+    document.body.dataset.cookieChoice = choice === undefined ? 'pending' : choice === null ? 'asked' : 'answered';
+  }, [choice]);
 
   const navigate = useCallback((to: string) => {
     history.pushState(null, '', to);

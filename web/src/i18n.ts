@@ -71,12 +71,17 @@ const en = {
   stepUpTitle: 'Confirm it is you',
   stepUpIntro: 'For this action we need your password again. Your confirmation lasts 10 minutes.',
   stepUpButton: 'Confirm',
-  stepUpFailed: 'That password is not right.',
+  stepUpFailed: 'That password or code is not right.',
+  stepUpSendCode: 'E-mail me a code instead',
+  stepUpCodeSent: 'We sent a six-digit code to your e-mail address. It is valid for 10 minutes.',
+  stepUpCode: 'Six-digit code',
 
   myDataTitle: 'My data',
   myDataIntro: 'Everything we hold about you in your account. Correct anything that is wrong.',
   edit: 'Edit',
-  deletePart: 'Delete this',
+  deletePart: 'Delete this device and its data',
+  deleteOrderDelivery: 'Delete the delivery details of this order',
+  deleteContact: 'Delete this shared contact',
   deletePartDone: 'Your request to delete this part was received.',
   everythingTitle: 'Everything held about you, in every store',
   fieldEmpty: 'not given',
@@ -154,6 +159,9 @@ const en = {
   holdsTitle: 'What the law makes us keep (legal holds)',
   holdsIntro: 'These records stay, locked and usable only for the legal purpose, until their end date:',
   noHolds: 'Nothing: no legal hold applies to you.',
+  holdOrder: 'Order {id}… (invoice, delivery and payment details)',
+  holdUntil: 'kept until {when}',
+  reason_tax_law_invoice_retention: 'tax law requires invoices to be kept',
   eraseConfirm: 'I understand that this cannot be undone',
   eraseButton: 'Erase my account',
   erased: 'Your account is erased. You have been signed out.',
@@ -252,12 +260,17 @@ const zh: Record<TextKey, string> = {
   stepUpTitle: '确认是您本人',
   stepUpIntro: '此操作需要再次输入密码。确认在 10 分钟内有效。',
   stepUpButton: '确认',
-  stepUpFailed: '密码不正确。',
+  stepUpFailed: '密码或验证码不正确。',
+  stepUpSendCode: '改为通过邮件发送验证码',
+  stepUpCodeSent: '我们已向您的电子邮箱发送了六位验证码，10 分钟内有效。',
+  stepUpCode: '六位验证码',
 
   myDataTitle: '我的数据',
   myDataIntro: '您账号中我们保存的全部信息。如有错误，请更正。',
   edit: '编辑',
-  deletePart: '删除此项',
+  deletePart: '删除此设备及其数据',
+  deleteOrderDelivery: '删除此订单的收货信息',
+  deleteContact: '删除此共享联系人',
   deletePartDone: '已收到您删除此项的申请。',
   everythingTitle: '所有存储中与您有关的全部数据',
   fieldEmpty: '未提供',
@@ -335,6 +348,9 @@ const zh: Record<TextKey, string> = {
   holdsTitle: '法律要求我们保留的内容（法定保留）',
   holdsIntro: '以下记录将被保留、锁定，仅可用于法定目的，直至其截止日期：',
   noHolds: '无：没有适用于您的法定保留。',
+  holdOrder: '订单 {id}…（发票、收货和支付信息）',
+  holdUntil: '保留至 {when}',
+  reason_tax_law_invoice_retention: '税法要求保留发票',
   eraseConfirm: '我明白此操作无法撤销',
   eraseButton: '删除我的账号',
   erased: '您的账号已删除，您已退出登录。',
@@ -419,3 +435,52 @@ export function textOr(lang: Lang, key: string, fallback: string): string {
   const table = TEXTS[lang] as Readonly<Record<string, string>>;
   return table[key] ?? fallback;
 }
+
+/** Purpose titles in Chinese; in English the policy's own titles are shown. */
+export const PURPOSE_ZH: Readonly<Record<string, string>> = {
+  provide_service: '提供 Smartmi 产品和服务',
+  process_orders: '处理您的订单并履行合同',
+  verify_identity: '核验您的身份',
+  security_fraud: '保障产品安全；预防和调查欺诈及不当使用',
+  legal_obligation: '保存法律要求的记录并回应合法要求',
+  subject_rights: '答复您查阅、导出、更正或删除数据的申请',
+  service_notices: '告知您产品或服务的更新',
+  warranty: '激活保修服务',
+  software_licence: '激活特定软件许可',
+  surveys: '邀请您参与问卷调查并读取您的答案',
+  product_analysis: '改进产品、分析经营效率（仅统计）',
+  crash_diagnostics: '在系统异常或崩溃时查找原因',
+  user_experience_program: '用户体验计划（匿名使用统计）',
+  personalised_ads: '个性化推荐、广告和研究',
+  marketing_messages: '新产品营销信息',
+  promotions: '举办您参加的抽奖、竞赛和促销活动',
+  precise_location: '使用设备的精确位置',
+  email_open_tracking: '了解邮件是否被打开，以便少发邮件',
+  cookies_necessary: '登录和安全所需的 Cookie',
+  cookies_preferences: '记住您偏好（如语言）的 Cookie',
+  cookies_analytics: '用于分析的 Cookie 和像素标签',
+  cookies_marketing: '用于广告的 Cookie',
+  access_logging: '用于运行和安全的服务器日志',
+  share_and_invite: '与家人朋友分享内容、邀请他们加入社区',
+};
+
+const UNIT_ZH: Readonly<Record<string, string>> = { minutes: '分钟', hours: '小时', days: '天', months: '个月', years: '年' };
+const AFTER_ZH: Readonly<Record<string, string>> = { collection: '收集', 'order placed': '下单', 'promotion ended': '活动结束', 'invitation sent': '发出邀请' };
+
+/** The policy's retention text ("10 years after order placed", "while the account is active") in the reader's language. */
+export function retentionIn(lang: Lang, text: string): string {
+  if (lang === 'en') return text;
+  if (text === 'while the account is active') return '账号存续期间';
+  const m = /^(\d+) (\w+) after (.+)$/.exec(text);
+  if (!m) return text;
+  const [, n, unit, after] = m as unknown as [string, string, string, string];
+  return `${AFTER_ZH[after] ?? after}后 ${n} ${UNIT_ZH[unit] ?? unit}`;
+}
+
+/** Recipient types in Chinese. */
+export const RECIPIENT_ZH: Readonly<Record<string, string>> = {
+  processor: '按照我们的条款代表我们处理数据的子公司、关联公司和受信任的公司',
+  legal_authority: '法律调查、诉讼或强制执行中的有关机关',
+  acquirer: '重组、合并或出售中的一方（事先通知每位受影响的用户）',
+  public: '公众和合作伙伴（仅汇总的非个人信息）',
+};

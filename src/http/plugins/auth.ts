@@ -45,6 +45,17 @@ export function requireStepUp(request: FastifyRequest, windowMs: number): AuthSe
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/**
+ * Adds `Retry-After` (RFC 9110 §10.2.3) to throttled and locked sign-in answers, from the error's
+ * `retryAfterSeconds`; register in a route plugin.
+ */
+export function retryAfterHeader(app: FastifyInstance): void {
+  app.addHook('onError', async (_request, reply, error) => {
+    const seconds = (error as Partial<AppError>).details?.retryAfterSeconds;
+    if (typeof seconds === 'number') void reply.header('retry-after', String(seconds));
+  });
+}
+
 /** Installs the hook and the decorator on the root instance; call before any route is registered. */
 export function registerAuth(app: FastifyInstance, sessions: Sessions): void {
   app.decorateRequest('session', null);

@@ -4,6 +4,8 @@ import { policyRoutes } from './policy.routes.js';
 import { classifyRoutes } from './classify.routes.js';
 import { webRoutes } from './web.routes.js';
 import { telemetryRoutes } from './telemetry.routes.js';
+import { insightsRoutes } from './insights.routes.js';
+import { pixelRoutes } from './pixel.routes.js';
 import { registerAccessLog } from '../plugins/access-log.js';
 import { consentRoutes } from './consent.routes.js';
 import { decisionsRoutes } from './decisions.routes.js';
@@ -33,6 +35,8 @@ export async function registerRoutes(app: AppInstance): Promise<void> {
   await app.register(policyRoutes);
   await app.register(classifyRoutes);
   await app.register(telemetryRoutes);
+  await app.register(insightsRoutes);
+  await app.register(pixelRoutes);
   await app.register(consentRoutes);
   await app.register(decisionsRoutes);
   await app.register(cookieConsentRoutes);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
-import { requireUser } from '../plugins/auth.js';
+import { requireUser, retryAfterHeader } from '../plugins/auth.js';
 import { PasswordSchema, PostalAddressSchema, PrecisionSchema, ProfileSchema, presentProfile } from './account.schemas.js';
 
 const tags = ['accounts'];
@@ -29,6 +29,7 @@ const VerifyBody = Type.Object(
 /** The signed-in user's own account: read, change, and step-up (R-DSR-1, R-DSR-3). Only ever the caller's own subject. */
 export async function meRoutes(app: AppInstance): Promise<void> {
   const { accounts, profile, stepUp } = app.services.accounts;
+  retryAfterHeader(app);
 
   app.get('/v1/me', { schema: { tags, security, summary: 'Your account, decrypted for you', response: { 200: ProfileSchema } } }, async (request, reply) => {
     const session = requireUser(request);

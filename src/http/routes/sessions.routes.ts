@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
-import { requireUser } from '../plugins/auth.js';
+import { requireUser, retryAfterHeader } from '../plugins/auth.js';
 import { PasswordSchema } from './account.schemas.js';
 
 /** Sign-in and sign-out. Failures are throttled per login and per IP (429 SIGN_IN_THROTTLED, 423 SIGN_IN_LOCKED). */
 export async function sessionsRoutes(app: AppInstance): Promise<void> {
+  retryAfterHeader(app);
   app.post(
     '/v1/sessions',
     {

@@ -42,10 +42,11 @@ export async function webRoutes(app: AppInstance): Promise<void> {
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const urlPath = request.url.split('?')[0] ?? '/';
     if (isApiPath(urlPath)) return reply.callNotFound();
+    const file = fileFor(urlPath);
     if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
+      if (path.extname(urlPath) !== '') return reply.callNotFound();
       return sendProblem(reply, 'UNAVAILABLE', 'The Privacy Center has not been built; run `npm run build`');
     }
-    const file = fileFor(urlPath);
     // Vite puts a content hash in every asset name, so those may be cached for good.
     if (file?.startsWith(`assets${path.sep}`)) return reply.sendFile(file, { maxAge: '365d', immutable: true });
     if (file && file !== 'index.html') return reply.sendFile(file, { maxAge: '1h' });

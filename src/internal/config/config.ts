@@ -16,6 +16,8 @@ export interface Config {
   readonly mailDir: string;
   readonly mqttUrl: string | undefined;
   readonly rateLimitPerMinute: number;
+  /** Optional internal port serving only the decision API to other services (no cookies, CSP or access log). */
+  readonly decisionsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -77,5 +79,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.
     mailDir: path.resolve(cwd, optional(env, 'PLEDGE_MAIL_DIR') ?? 'mail'),
     mqttUrl,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    decisionsPort: optional(env, 'PLEDGE_DECISIONS_PORT') === undefined ? undefined : integer(env, 'PLEDGE_DECISIONS_PORT', 0, 0, 65535),
   });
 }

@@ -34,7 +34,7 @@ export function createAccountsModule(inputs: {
     accounts,
     sessions,
     stepUp: new StepUp(engine.db, vault, audit, policy, sessions, accounts, outbox),
-    profile: new ProfileUpdater(engine.db, vault, audit, policy, accounts, sessions),
+    profile: new ProfileUpdater(engine.db, vault, audit, policy, accounts, sessions, outbox),
     startHousekeeping(intervalMs = 3600_000) {
       const timer = setInterval(() => {
         void Promise.all([sessions.sweepExpired(), sessions.throttle.sweep()]).catch(() => undefined);

@@ -14,6 +14,8 @@ import { accountExists, type Accounts } from './accounts.service.js';
 import { checkPassword, hashPassword } from './password.js';
 import { isStepUpFresh, type AuthSession } from './session.js';
 import type { Sessions } from './sessions.service.js';
+import type { Outbox } from '../notices/outbox.service.js';
+import { emailChangedMail } from '../notices/templates.js';
 import * as repo from './accounts.repository.js';
 
 /** Called inside the update's transaction when the location precision changes (the devices module coarsens stored locations). */
@@ -35,6 +37,7 @@ export class ProfileUpdater {
     private readonly policy: CompiledPolicy,
     private readonly accounts: Accounts,
     private readonly sessions: Sessions,
+    private readonly outbox: Outbox,
   ) {}
 
   async update(ctx: ActorContext, session: AuthSession, changes: ProfileChanges): Promise<AccountProfile> {
@@ -76,6 +79,9 @@ export class ProfileUpdater {
         const sealed = await this.vault.encryptFields(trx, subjectId, 'accounts', values);
         await repo.updateAccount(trx, subjectId, { ...(sealed as AccountUpdate), ...index, updated_at: new Date().toISOString() });
         if (values.password_hash !== undefined) await this.sessions.revokeOthers(trx, ctx, subjectId, session.id);
+        if (values.email !== undefined && values.email !== current.email) {
+          await this.outbox.enqueue(trx, { subjectId, purpose: 'verify_identity', kind: 'email_changed', message: emailChangedMail(current.email) });
+        }
         if (changes.locationPrecision !== undefined && changes.locationPrecision !== current.locationPrecision) {
           for (const listener of this.precisionListeners) await listener(trx, ctx, subjectId, changes.locationPrecision);
         }
@@ -84,6 +90,7 @@ export class ProfileUpdater {
     } catch (e) {
       throw mapDatabaseError(e, accountExists);
     }
+    if (values.email !== undefined) this.outbox.kick();
     return this.accounts.profile(this.db, subjectId, 'subject_rights');
   }
 

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { EngineKind } from '../../internal/db/engine.js';
 import { AppError } from '../../internal/errors/app-error.js';
-import { IP_RULE, LOGIN_RULE, afterFailure, assess, type ThrottleRule, type ThrottleState, type ThrottleVerdict } from './sign-in-throttle.rules.js';
+import { IP_RULE, LOGIN_RULE, afterFailure, assess, type ThrottleState, type ThrottleVerdict } from './sign-in-throttle.rules.js';
 import * as repo from './sessions.repository.js';
 
 const MAX_IPS = 100_000;
@@ -73,6 +73,4 @@ export class SignInThrottle {
     // Oldest first out, so an address flood cannot grow memory without bound.
     if (this.ips.size > MAX_IPS) this.ips.delete(this.ips.keys().next().value as string);
   }
-
-  static readonly rules: { readonly login: ThrottleRule; readonly ip: ThrottleRule } = { login: LOGIN_RULE, ip: IP_RULE };
 }

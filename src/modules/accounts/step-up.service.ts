@@ -60,8 +60,10 @@ export class StepUp {
   async sendCode(ctx: ActorContext, session: AuthSession): Promise<{ readonly expiresAt: string }> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const expiresAt = new Date(Date.now() + CODE_TTL_MS).toISOString();
+    // Read (and decided on) before the transaction: on SQLite's single connection the decision engine
+    // could not load the subject's state while the transaction holds it.
+    const to = await this.accounts.emailOf(this.db, session.subjectId, 'verify_identity');
     await this.db.transaction().execute(async (trx) => {
-      const to = await this.accounts.emailOf(trx, session.subjectId, 'verify_identity');
       const sealed = await this.vault.encrypt(trx, session.subjectId, 'sessions', 'step_up_code', code);
       await repo.updateSession(trx, session.id, { step_up_code: sealed, step_up_code_expires_at: expiresAt, step_up_attempts: 0 });
       await this.outbox.enqueue(trx, { subjectId: session.subjectId, purpose: 'verify_identity', kind: 'step_up_code', message: stepUpCodeMail(to, code, CODE_TTL_MS) });

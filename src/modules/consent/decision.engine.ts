@@ -90,15 +90,22 @@ export class DecisionEngine implements DecisionGate {
   /** Many decisions with one round trip per batch of unknown subjects. */
   async decideMany(inputs: readonly DecisionInput[]): Promise<Decision[]> {
     try {
-      const missing = new Set<string>();
-      for (const i of inputs) if (this.decideCached(i) === undefined) missing.add(i.subjectId);
-      const loaded = missing.size > 0 ? await this.loadMany([...missing]) : new Map<string, SubjectState>();
-      return inputs.map((i) => {
-        const fast = this.decideCached(i);
-        if (fast !== undefined) return fast;
-        const state = loaded.get(i.subjectId);
-        return state ? judge(this.rules.byName.get(i.purpose) as PurposeRule, state) : this.rules.error;
-      });
+      const out = new Array<Decision>(inputs.length);
+      let missing: Set<string> | undefined;
+      for (let i = 0; i < inputs.length; i++) {
+        const d = this.decideCached(inputs[i]!);
+        if (d !== undefined) out[i] = d;
+        else (missing ??= new Set()).add(inputs[i]!.subjectId);
+      }
+      if (!missing) return out;
+      const loaded = await this.loadMany([...missing]);
+      for (let i = 0; i < inputs.length; i++) {
+        if (out[i] !== undefined) continue;
+        const input = inputs[i]!;
+        const state = loaded.get(input.subjectId);
+        out[i] = state ? judge(this.rules.byName.get(input.purpose) as PurposeRule, state) : this.rules.error;
+      }
+      return out;
     } catch {
       return inputs.map(() => this.rules.error);
     }

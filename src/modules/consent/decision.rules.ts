@@ -110,7 +110,7 @@ export function stateFromRows(rules: CompiledRules, status: SubjectStatusRow | u
     });
   }
   return Object.freeze({
-    erased: status?.erased_at != null,
+    erased: status?.erased_at !== null && status?.erased_at !== undefined,
     restricted: status?.restricted === 1,
     child: status?.is_child === 1,
     consents: Object.freeze(consents),

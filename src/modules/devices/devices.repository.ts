@@ -25,3 +25,8 @@ export function byId(db: Db, subjectId: string, id: string): Promise<DeviceRow |
 export function byIdAnySubject(db: Db, id: string): Promise<DeviceRow | undefined> {
   return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** Devices holding a precise point, for the sweep that re-checks the precise-location consent. */
+export function withPreciseLocation(db: Db, limit: number): Promise<DeviceRow[]> {
+  return db.selectFrom('devices').selectAll().where('precise_location', 'is not', null).orderBy('id').limit(limit).execute();
+}

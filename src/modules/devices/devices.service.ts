@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { DeviceRow } from './devices.table.js';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { nowIso } from '../../internal/db/columns.js';
@@ -13,7 +12,9 @@ import type { AccountPrecisionSource, DeviceActivation, DeviceView, StoredLocati
 import { allowedPrecision, locationColumns, locationToStore, recoarsen } from './device-location.js';
 import { openDevice, storedLocationOf } from './device.codec.js';
 import { assertImei } from './imei.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { LocationPrecision } from './location.js';
+import type { DeviceRow } from './devices.table.js';
 import * as repo from './devices.repository.js';
 import { issueDeviceToken, revokeDeviceTokens } from '../telemetry/device-tokens.js';
 
@@ -32,6 +33,7 @@ export interface DevicesServiceOptions {
  * so only the latest location exists; it is coarsened to the precision in force before it is written.
  */
 export class DevicesService {
+  private readonly perOwner = new KeyedLock();
   constructor(private readonly o: DevicesServiceOptions) {}
 
   // SQLite runs one connection: a decision or key load made inside a transaction would wait for that
@@ -40,9 +42,14 @@ export class DevicesService {
   async activate(ctx: ActorContext, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
     const subjectId = userSubject(ctx);
     assertImei(input.imei);
+    return this.perOwner.run(subjectId, () => this.activateNow(ctx, subjectId, input));
+  }
+
+  private async activateNow(ctx: ActorContext, subjectId: string, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
     const existing = await this.findByDeviceId(subjectId, input.deviceId);
     const own = existing ? await this.ownPrecision(subjectId, existing.location_precision) : null;
-    const precision = await allowedPrecision(this.o.gate, subjectId, own ?? (await this.o.accounts.locationPrecision(subjectId)));
+    const account = await this.o.accounts.locationPrecision(subjectId);
+    const precision = await allowedPrecision(this.o.gate, subjectId, own ?? account);
     const at = nowIso();
     const id = existing?.id ?? randomUUID();
     const token = await this.o.db.transaction().execute(async (trx) => {
@@ -63,7 +70,7 @@ export class DevicesService {
       if (existing) await revokeDeviceTokens(trx, id);
       return issueDeviceToken(trx, ctx, { subjectId, deviceRef: id, model: input.model, firmware: input.firmware, region: null });
     });
-    const view = await this.view(subjectId, id);
+    const view = await this.view(subjectId, id, account);
     return token === undefined ? view : { ...view, deviceToken: token };
   }
 
@@ -111,6 +118,21 @@ export class DevicesService {
       changed++;
     }
     return changed;
+  }
+
+  /**
+   * The sweep behind R-CHO-3 and consent withdrawal: a precise point whose owner no longer has the
+   * precise_location consent is coarsened to the setting in force (city at most). Run by the retention
+   * sweeper; reads in between already coarsen (see `list`).
+   */
+  async enforcePreciseConsent(ctx: ActorContext): Promise<{ readonly coarsened: number }> {
+    let coarsened = 0;
+    for (const row of await repo.withPreciseLocation(this.o.db, 10_000)) {
+      const own = await this.ownPrecision(row.subject_id, row.location_precision);
+      const wanted = own ?? (await this.o.accounts.locationPrecision(row.subject_id).catch(() => 'city' as const));
+      if (await this.recoarsenRow(ctx, row.subject_id, row.id, wanted)) coarsened++;
+    }
+    return { coarsened };
   }
 
   /**

@@ -33,6 +33,7 @@ const LEASE_MS = 5 * 60_000;
 export class Outbox {
   private running: Promise<DeliveryResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -59,7 +60,7 @@ export class Outbox {
 
   /** Asks for a delivery soon, without waiting for it (after a commit that queued mail). */
   kick(): void {
-    setImmediate(() => void this.deliverDue().catch((err: unknown) => this.logger.error({ err }, 'outbox delivery failed')));
+    setImmediate(() => this.stopped || void this.deliverDue().catch((err: unknown) => this.logger.error({ err }, 'outbox delivery failed')));
   }
 
   start(intervalMs = 2000): void {
@@ -68,6 +69,7 @@ export class Outbox {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running?.catch(() => undefined);
     this.transport.close();

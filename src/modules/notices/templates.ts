@@ -15,3 +15,16 @@ export function stepUpCodeMail(to: string, code: string, ttlMs: number): MailMes
     ].join('\n'),
   };
 }
+
+/** Sent to the OLD address when the account's e-mail changes, so a hijacker cannot switch it silently. */
+export function emailChangedMail(to: string): MailMessage {
+  return {
+    to,
+    subject: 'The e-mail address of your Smartmi account was changed',
+    text: [
+      'The e-mail address of your Smartmi account was just changed; messages now go to the new address.',
+      '',
+      'If this was not you, reset your password and contact us at once.',
+    ].join('\n'),
+  };
+}

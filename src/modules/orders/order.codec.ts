@@ -12,7 +12,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 export const ORDER_FIELDS = ['items', 'delivery', 'billing_address', 'bank_account', 'card', 'credit_check', 'contact_records'] as const;
 export type OrderField = (typeof ORDER_FIELDS)[number];
 
-interface ItemsDoc {
+export interface ItemsDoc {
   readonly currency: string;
   readonly items: readonly OrderItem[];
 }
@@ -59,21 +59,42 @@ export async function openOrder(vault: Vault, db: Db, row: OrderRow, purpose: st
     },
     purpose,
   );
-  const items = parse<ItemsDoc>(f.items)!;
-  const bank = parse<BankAccount>(f.bank_account);
+  return orderView(row, {
+    items: parse<ItemsDoc>(f.items)!,
+    delivery: parse<Delivery>(f.delivery)!,
+    billingAddress: parse<PostalAddress>(f.billing_address)!,
+    bankAccount: parse<BankAccount>(f.bank_account),
+    card: parse<CardOnOrder>(f.card),
+    creditCheck: parse<CreditCheck>(f.credit_check),
+    contactRecords: parse<ContactRecord[]>(f.contact_records),
+  });
+}
+
+export interface OrderDocs {
+  readonly items: ItemsDoc;
+  readonly delivery: Delivery;
+  readonly billingAddress: PostalAddress;
+  readonly bankAccount: BankAccount | null;
+  readonly card: CardOnOrder | null;
+  readonly creditCheck: CreditCheck | null;
+  readonly contactRecords: readonly ContactRecord[] | null;
+}
+
+/** Shapes an order for its owner from its opened documents. */
+export function orderView(row: Pick<OrderRow, 'id' | 'placed_at' | 'legal_hold_until'>, d: OrderDocs): OrderView {
   return {
     id: row.id,
     placedAt: row.placed_at,
     legalHoldUntil: row.legal_hold_until,
-    currency: items.currency,
-    items: items.items,
-    totalCents: items.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0),
-    delivery: parse<Delivery>(f.delivery)!,
-    billingAddress: parse<PostalAddress>(f.billing_address)!,
+    currency: d.items.currency,
+    items: d.items.items,
+    totalCents: d.items.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0),
+    delivery: d.delivery,
+    billingAddress: d.billingAddress,
     // Routine listings show the account masked; the full number is for payment and the rights export.
-    bankAccount: bank ? { holder: bank.holder, iban: maskIban(bank.iban) } : null,
-    card: parse<CardOnOrder>(f.card),
-    creditCheck: parse<CreditCheck>(f.credit_check),
-    contactRecords: parse<ContactRecord[]>(f.contact_records) ?? [],
+    bankAccount: d.bankAccount ? { holder: d.bankAccount.holder, iban: maskIban(d.bankAccount.iban) } : null,
+    card: d.card,
+    creditCheck: d.creditCheck,
+    contactRecords: d.contactRecords ?? [],
   };
 }

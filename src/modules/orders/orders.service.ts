@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
-import { AppError, errors } from '../../internal/errors/app-error.js';
+import { errors } from '../../internal/errors/app-error.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Vault } from '../vault/vault.service.js';
 import { tokeniseCard } from './card.js';
 import { normaliseIban } from './iban.js';
 import type { NewOrder, OrderView } from './order.js';
-import { ORDER_FIELDS, openOrder, sealOrder, type OrderField } from './order.codec.js';
+import { ORDER_FIELDS, openOrder, orderView, sealOrder, type OrderField } from './order.codec.js';
 import * as repo from './orders.repository.js';
 
 export interface OrdersServiceOptions {
@@ -60,9 +60,19 @@ export class OrdersService {
         details: { fields: ORDER_FIELDS.filter((f) => sealed[f] !== null), items: input.items.length, legalHoldUntil },
       });
     });
-    const row = await repo.byId(this.o.db, subjectId, id);
-    if (!row) throw new AppError('INTERNAL', 'The order was not found after it was written');
-    return openOrder(this.o.vault, this.o.db, row, 'subject_rights');
+    // The owner's view is built from what was just sealed: no read-back, no second decryption.
+    return orderView(
+      { id, placed_at: placedAt.toISOString(), legal_hold_until: legalHoldUntil },
+      {
+        items: { currency: input.currency, items: input.items },
+        delivery: input.delivery,
+        billingAddress: input.billingAddress,
+        bankAccount: bankAccount ?? null,
+        card: card ?? null,
+        creditCheck: input.creditCheck ?? null,
+        contactRecords: input.contactRecords ?? null,
+      },
+    );
   }
 
   /** The owner's own orders (right of access), newest first. */

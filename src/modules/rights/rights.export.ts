@@ -6,16 +6,30 @@ import type { Section } from './rights.collector.js';
 
 export const EXPORT_SCHEMA_ID = 'https://pledge.dev/schemas/export.schema.json';
 
-/** A file written with back-pressure: waits for the disk when the buffer is full, so memory stays flat. */
+/**
+ * A file written with back-pressure: text is gathered into chunks of about 64 KiB, and a full chunk waits for
+ * the disk when the stream's buffer is full, so memory stays flat however many records a person has.
+ */
 class Sink {
   private readonly out: fs.WriteStream;
+  private pending: string[] = [];
+  private size = 0;
   constructor(file: string) {
     this.out = fs.createWriteStream(file, { mode: 0o600 });
   }
   async write(s: string): Promise<void> {
-    if (!this.out.write(s)) await once(this.out, 'drain');
+    this.pending.push(s);
+    this.size += s.length;
+    if (this.size >= 65_536) await this.flush();
+  }
+  private async flush(): Promise<void> {
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.size = 0;
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
   async close(): Promise<void> {
+    await this.flush();
     this.out.end();
     await once(this.out, 'finish');
   }

@@ -6,6 +6,8 @@ import { GateSwitch } from './gate-switch.js';
 import { TelemetryIngestion } from './ingestion.service.js';
 import { Pseudonyms } from './pseudonyms.js';
 import { CrashReports, type CrashVault } from './crash.service.js';
+import { Insights } from './insights.service.js';
+import { Pixels } from './pixels.service.js';
 import type { DeviceMessageHandler } from './mqtt-bridge.js';
 import type { RetentionSweeper } from '../retention/retention.service.js';
 import { registerTelemetrySweeps } from './telemetry.sweeps.js';
@@ -25,6 +27,9 @@ export interface TelemetryServices {
   readonly pseudonyms: Pseudonyms;
   readonly ingestion: TelemetryIngestion;
   readonly crashes: CrashReports;
+  readonly insights: Insights;
+  /** E-mail pixels; the outbox calls `pixelFor` per message and `allowance` before sending marketing. */
+  readonly pixels: Pixels;
   /** The devices module sets `activation` so that `devices/{id}/activation` messages reach it through the bridge. */
   readonly mqttHandlers: { activation?: DeviceMessageHandler };
 }
@@ -36,5 +41,7 @@ export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServi
   const ingestion = new TelemetryIngestion(engine, policy, gate, pseudonyms);
   const crashes = new CrashReports(engine.db, policy, audit, gate, inputs.vault);
   registerTelemetrySweeps(inputs.retention, policy, pseudonyms, gate);
-  return { gate, pseudonyms, ingestion, crashes, mqttHandlers: {} };
+  const insights = new Insights(engine.db, engine.kind, policy, audit);
+  const pixels = new Pixels(engine.db, audit, gate);
+  return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {} };
 }

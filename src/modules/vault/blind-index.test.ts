@@ -19,6 +19,15 @@ describe('normal forms and blind indexes', () => {
     expect(() => normalisePhone('030 1234567', 'XX')).toThrow(/region/);
   });
 
+  it('R-SEC-4: re-normalising the last result (validate, then index) gives the same answer and still checks the region', () => {
+    const normal = normalisePhone('030 1234567', 'DE');
+    expect(normalisePhone(normal, 'US')).toBe(normal);
+    expect(() => normalisePhone(normal, 'XX')).toThrow(/region/);
+    expect(() => normalisePhone('+49 30', 'DE')).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(normalisePhone(normal)).toBe(normal);
+    expect(blindIndexOf(randomBytes(32), 'phone', '+49 (30) 123-4567')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('R-SEC-4: the index depends on the key and the kind, and never contains the value', () => {
     const k1 = randomBytes(32);
     const k2 = randomBytes(32);

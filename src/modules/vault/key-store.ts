@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { Engine, EngineKind } from '../../internal/db/engine.js';
 import type { NewVaultKeyRow, VaultKeyRow } from './vault.table.js';
@@ -26,16 +26,29 @@ export class KeyStore {
     readonly file?: string,
   ) {}
 
+  // The two statements on every subject's path, compiled once: Kysely's withSchema plugin rewrites the whole
+  // query tree on each call, which cost more than the SQLite insert itself (measured in docs/PERFORMANCE.md).
+  private insertSql: string | undefined;
+  private findSql: string | undefined;
+
   private keys(db: Db) {
     return db.withSchema(this.schema);
   }
 
   async insertKey(db: Db, row: NewVaultKeyRow): Promise<void> {
-    await this.keys(db).insertInto('vault_keys').values(row).execute();
+    if (row.dek_version !== undefined) {
+      await this.keys(db).insertInto('vault_keys').values(row).execute();
+      return;
+    }
+    // Parameters in the order of the columns below; the values given to compile() only fix the shape.
+    this.insertSql ??= this.keys(db).insertInto('vault_keys').values({ subject_id: '', kind: '', wrapped_dek: null, kek_version: null, created_at: '', shredded_at: null }).compile().sql;
+    await db.executeQuery(CompiledQuery.raw(this.insertSql, [row.subject_id, row.kind, row.wrapped_dek ?? null, row.kek_version ?? null, row.created_at, row.shredded_at ?? null]));
   }
 
   async findKey(db: Db, subjectId: string): Promise<VaultKeyRow | undefined> {
-    return this.keys(db).selectFrom('vault_keys').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
+    this.findSql ??= this.keys(db).selectFrom('vault_keys').selectAll().where('subject_id', '=', '').compile().sql;
+    const { rows } = await db.executeQuery<VaultKeyRow>(CompiledQuery.raw(this.findSql, [subjectId]));
+    return rows[0];
   }
 
   /**

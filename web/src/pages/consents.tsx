@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, asList, download } from '../api';
-import { textOr } from '../i18n';
+import { PURPOSE_ZH, textOr } from '../i18n';
 import { errorText, LoadState, NeedSignIn, Outcome, Page, useResource, useShell, when } from '../shell';
 
 interface Consent {
@@ -47,7 +47,7 @@ function ConsentSwitch({ consent, onChanged }: { consent: Consent; onChanged: ()
   const [receiptId, setReceiptId] = useState<string | null>(consent.receiptId ?? null);
   const [outcome, setOutcome] = useState<{ message: string; error: boolean } | null>(null);
   const id = `consent-${consent.purpose}`;
-  const label = textOr(lang, `purpose_${consent.purpose}`, consent.title ?? consent.purpose);
+  const label = textOr(lang, `purpose_${consent.purpose}`, (lang === 'zh' ? PURPOSE_ZH[consent.purpose] : undefined) ?? consent.title ?? consent.purpose);
   const [confirmGpc, setConfirmGpc] = useState(false);
   const toggle = async (confirmOverrideGpc = false) => {
     const next = !granted;

@@ -121,7 +121,10 @@ function PrecisionControl({ name, value, path, onSaved }: { name: string; value:
 }
 
 /** Delete one part of my data (R-DSR-2): an erase_partial request for this one item, after a step-up. */
-export function DeletePart({ target, onDone }: { target: { kind: 'device' | 'order_delivery' | 'contact'; id: string }; onDone: () => void }) {
+export type PartKind = 'device' | 'order_delivery' | 'contact';
+const DELETE_LABEL: Readonly<Record<PartKind, TextKey>> = { device: 'deletePart', order_delivery: 'deleteOrderDelivery', contact: 'deleteContact' };
+
+export function DeletePart({ target, onDone }: { target: { kind: PartKind; id: string }; onDone: () => void }) {
   const shell = useShell();
   const { t } = shell;
   const [outcome, setOutcome] = useState<{ message: string; error: boolean } | null>(null);
@@ -137,7 +140,7 @@ export function DeletePart({ target, onDone }: { target: { kind: 'device' | 'ord
   return (
     <>
       <button type="button" onClick={erase}>
-        {t('deletePart')}
+        {t(DELETE_LABEL[target.kind])}
       </button>
       <Outcome message={outcome?.message ?? null} error={outcome?.error ?? false} />
     </>

@@ -3,6 +3,10 @@ import { api } from '../api';
 import type { TextKey } from '../i18n';
 import { errorText, LoadState, NeedSignIn, NotAvailable, Outcome, Page, useResource, useShell } from '../shell';
 import { Field, type InputType } from './auth';
+import { DeletePart, type PartKind } from './devices';
+
+/** Sections of GET /v1/me/data whose items can be deleted one by one (R-DSR-2, erase_partial). */
+const PARTS: Readonly<Record<string, PartKind>> = { devices: 'device', orders: 'order_delivery', contacts: 'contact' };
 
 interface Profile {
   id: string;
@@ -108,12 +112,37 @@ function ProfileForm({ profile, onSaved }: { profile: Profile; onSaved: () => vo
 /** GET /v1/me/data (every store: orders, devices, consents, holds …), shown as nested lists when it exists. */
 function Everything() {
   const { t } = useShell();
-  const [load] = useResource<Record<string, unknown>>('/v1/me/data');
+  const [load, reload] = useResource<Record<string, unknown>>('/v1/me/data');
   if (load.state === 'unavailable') return <section aria-labelledby="everything"><h2 id="everything">{t('everythingTitle')}</h2><NotAvailable /></section>;
   return (
     <section aria-labelledby="everything">
       <h2 id="everything">{t('everythingTitle')}</h2>
-      <LoadState load={load}>{() => load.state === 'ok' && <Tree value={load.data} />}</LoadState>
+      <LoadState load={load}>
+        {() =>
+          load.state === 'ok' &&
+          Object.entries(load.data).map(([section, value]) => (
+            // One collapsible block per store, so the page stays short and each part is easy to find.
+            <details key={section} class="card">
+              <summary>
+                {section}
+                {Array.isArray(value) ? ` (${value.length})` : ''}
+              </summary>
+              {section in PARTS && Array.isArray(value) ? (
+                <ol class="tree">
+                  {(value as { id?: string }[]).map((item, i) => (
+                    <li key={item.id ?? i}>
+                      <Tree value={item} />
+                      {item.id ? <DeletePart target={{ kind: PARTS[section]!, id: item.id }} onDone={reload} /> : null}
+                    </li>
+                  ))}
+                </ol>
+              ) : (
+                <Tree value={value} />
+              )}
+            </details>
+          ))
+        }
+      </LoadState>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { CATEGORY_ZH, GROUPS, textOr } from '../i18n';
+import { CATEGORY_ZH, GROUPS, PURPOSE_ZH, RECIPIENT_ZH, retentionIn, textOr } from '../i18n';
 import { LoadState, Page, useResource, useShell } from '../shell';
 
 interface PolicyView {
@@ -44,7 +44,7 @@ export function PolicyPage() {
                             <ul>
                               {c.purposes.map((p) => (
                                 <li key={p.name}>
-                                  {p.title} — {textOr(lang, `basis_${p.legalBasis}`, p.legalBasis)}
+                                  {lang === 'zh' ? PURPOSE_ZH[p.name] ?? p.title : p.title} — {textOr(lang, `basis_${p.legalBasis}`, p.legalBasis)}
                                   {p.aggregatesOnly ? ` (${t('statsOnly')})` : ''}
                                 </li>
                               ))}
@@ -52,9 +52,9 @@ export function PolicyPage() {
                           )}
                         </dd>
                         <dt>{t('kept')}</dt>
-                        <dd>{c.retention}</dd>
+                        <dd>{retentionIn(lang, c.retention)}</dd>
                         <dt>{t('sharedWith')}</dt>
-                        <dd>{c.recipientTypes.length === 0 ? t('nobody') : c.recipientTypes.map((r) => recipients.get(r) ?? r).join('; ')}</dd>
+                        <dd>{c.recipientTypes.length === 0 ? t('nobody') : c.recipientTypes.map((r) => (lang === 'zh' ? RECIPIENT_ZH[r] : undefined) ?? recipients.get(r) ?? r).join('; ')}</dd>
                       </dl>
                     </article>
                   ))}

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, asList, download, session } from '../api';
-import { CATEGORY_ZH, textOr } from '../i18n';
+import { format, textOr, type Lang } from '../i18n';
 import { errorText, LoadState, NeedSignIn, Outcome, Page, useResource, useShell, when } from '../shell';
 
 interface DataRequest {
@@ -19,12 +19,6 @@ interface Hold {
   record: string;
   reason: string;
   until: string;
-}
-interface PolicyCategory {
-  key: string;
-  description: string;
-  retention: string;
-  purposes: { name: string; legalBasis: string }[];
 }
 
 /** R-DSR-1, R-DSR-6, R-DSR-8: export and erase, with the status and due date of every request. */
@@ -141,28 +135,38 @@ export function RequestsPage() {
 }
 
 /**
- * Before erasure: what the law makes us keep, from the policy — categories used for the legal-obligation
- * purpose whose retention outlives the account (invoices and payment records for tax law).
+ * Before erasure: the records of this person the law makes us keep (today: invoices of orders, for tax
+ * law), from GET /v1/me/data — the same list the server will hold back when the account is erased.
  */
 function PolicyHolds() {
   const { t, lang } = useShell();
-  const [load] = useResource<{ categories: PolicyCategory[] }>('/v1/policy');
+  const [load] = useResource<{ legalHolds?: Hold[] }>('/v1/me/data');
   if (load.state !== 'ok') return null;
-  const held = load.data.categories.filter((c) => c.purposes.some((p) => p.legalBasis === 'legal_obligation') && !c.retention.startsWith('while'));
+  const holds = load.data.legalHolds ?? [];
   return (
     <>
       <h3>{t('holdsTitle')}</h3>
-      <p>{t('holdsIntro')}</p>
-      <ul data-testid="legal-holds">
-        {held.map((c) => (
-          <li key={c.key}>
-            {lang === 'zh' ? CATEGORY_ZH[c.key] ?? c.description : c.description} — {c.retention}
-          </li>
-        ))}
-      </ul>
+      {holds.length === 0 ? (
+        <p data-testid="legal-holds">{t('noHolds')}</p>
+      ) : (
+        <>
+          <p>{t('holdsIntro')}</p>
+          <ul data-testid="legal-holds">
+            {holds.map((h) => (
+              <li key={h.record}>{holdText(lang, h)}</li>
+            ))}
+          </ul>
+        </>
+      )}
     </>
   );
 }
+
+const holdText = (lang: Lang, h: Hold): string => {
+  const [kind, id] = h.record.split(':');
+  const record = kind === 'order' ? format(lang, 'holdOrder', { id: (id ?? '').slice(0, 8) }) : h.record;
+  return `${record} — ${textOr(lang, `reason_${h.reason}`, h.reason)} — ${format(lang, 'holdUntil', { when: when(lang, h.until) })}`;
+};
 
 /** After erasure: the holds the server actually kept for this person, with reason and end date. */
 function HoldList({ holds }: { holds: Hold[] }) {
@@ -174,10 +178,8 @@ function HoldList({ holds }: { holds: Hold[] }) {
         <p>{t('noHolds')}</p>
       ) : (
         <ul>
-          {holds.map((h, i) => (
-            <li key={i}>
-              {h.record}: {h.reason} — {when(lang, h.until)}
-            </li>
+          {holds.map((h) => (
+            <li key={h.record}>{holdText(lang, h)}</li>
           ))}
         </ul>
       )}

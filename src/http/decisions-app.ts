@@ -1,0 +1,29 @@
+import Fastify from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Services } from '../start/services.js';
+import type { AppInstance } from './app-instance.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerValidation } from './plugins/validation.js';
+import { registerContext } from './plugins/context.js';
+import { decisionsRoutes } from './routes/decisions.routes.js';
+
+/**
+ * A lean listener for the service-to-service decision API only (`POST /v1/decisions`, `/batch`), for an internal
+ * port beside the public app. Callers are services with an API key, not browsers: no cookies, no CSP, no
+ * per-request access-log row (no person's IP passes here), so a decision costs little more than a bare route.
+ * The same routes are also served by the public app.
+ */
+export async function buildDecisionsApp(services: Services): Promise<AppInstance> {
+  // No per-request log lines (errors are still logged by the error handler); Fastify's counter request ids.
+  const app = Fastify({ loggerInstance: services.logger, disableRequestLogging: true, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
+  app.decorate('services', services);
+  registerValidation(app);
+  registerErrorHandler(app);
+  registerContext(app);
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+  await app.register(decisionsRoutes);
+  return app;
+}
