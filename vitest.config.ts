@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: files run in parallel workers, each with its own fresh store.
     pool: 'forks',
     maxWorkers: 2,
+    // Builds web/dist when missing or stale (the browser tests serve it); a no-op otherwise.
+    globalSetup: ['test/web/global-setup.ts'],
   },
 });

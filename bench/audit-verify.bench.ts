@@ -30,13 +30,20 @@ export async function auditVerifyBench(): Promise<void> {
     prev = full.hash;
   }
   const runs: number[] = [];
+  const cpuRuns: number[] = [];
   for (let r = 0; r < 5; r++) {
     const v = new ChainVerifier();
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (const row of rows) v.push(row);
+    const c = process.cpuUsage(c0);
     const ms = performance.now() - t0;
     if (v.count !== n) throw new Error('chain did not verify');
     runs.push(n / (ms / 1000));
+    cpuRuns.push(n / ((c.user + c.system) / 1e6));
   }
   report('audit verify (hash walk, rows in memory)', `${Math.round(median(runs)).toLocaleString('en')} entries/s (median of 5; goal >= 1,000,000)`);
+  // On a shared machine wall time includes time the process waited for a core; CPU time does not (it does
+  // include the GC's helper threads, so it is, if anything, pessimistic for "one core").
+  report('audit verify, per CPU second', `${Math.round(median(cpuRuns)).toLocaleString('en')} entries per CPU-second (median of 5)`);
 }

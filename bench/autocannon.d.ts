@@ -8,6 +8,7 @@ declare module 'autocannon' {
       duration?: number;
       headers?: Record<string, string>;
       body?: string;
+      requests?: readonly { method?: string; path?: string; headers?: Record<string, string>; body?: string }[];
     }
     interface Histogram {
       average: number;

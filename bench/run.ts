@@ -4,6 +4,7 @@ import { vaultBench } from './vault.bench.js';
 import { rightsBench } from './rights.bench.js';
 import { collectionBench } from './collection.bench.js';
 import { accountsBench } from './accounts.bench.js';
+import { telemetryBench } from './telemetry.bench.js';
 
 /** `npm run bench`: every benchmark, in one run, so ratios compare like with like. Never run by `npm test`. */
 const only = process.argv[2];
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   rights: rightsBench,
   collection: collectionBench,
   accounts: accountsBench,
+  telemetry: telemetryBench,
 };
 console.log(`Pledge benchmarks — ${new Date().toISOString()} — node ${process.version}`);
 for (const [name, run] of Object.entries(benches)) {

@@ -14,8 +14,9 @@ import { decisionsRoutes } from './routes/decisions.routes.js';
  * The same routes are also served by the public app.
  */
 export async function buildDecisionsApp(services: Services): Promise<AppInstance> {
-  // No per-request log lines (errors are still logged by the error handler); Fastify's counter request ids.
-  const app = Fastify({ loggerInstance: services.logger, disableRequestLogging: true, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
+  // No per-request log lines (warn and above still reach the log); Fastify's counter request ids.
+  const logger = services.logger.child({ listener: 'decisions' }, { level: 'warn' });
+  const app = Fastify({ loggerInstance: logger, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
   app.decorate('services', services);
   registerValidation(app);
   registerErrorHandler(app);

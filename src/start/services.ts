@@ -77,9 +77,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     accounts: { locationPrecision: (subjectId) => accounts.accounts.locationPrecision(engine.db, subjectId) },
   });
   accounts.profile.precisionListeners.push((trx, ctx, subjectId, precision) => collection.devices.applyAccountPrecision(trx, ctx, subjectId, precision).then(() => undefined));
-  // It opens its own transactions (and ignores the handle): outside the sweeper's transaction, or SQLite's one connection deadlocks.
   retention.registerSweep('devices.precise_without_consent', async () => ({ removed: (await collection.devices.enforcePreciseConsent(systemContext('retention'))).coarsened }));
-  retention.registerSweep('contacts.unaccepted', async (_db, now) => ({ removed: (await collection.contacts.expire(systemContext('retention'), now)).expired }), { transaction: false });
+  retention.registerSweep('contacts.unaccepted', async (_db, now) => ({ removed: (await collection.contacts.expire(systemContext('retention'), now)).expired }));
   outbox.start();
   const stopHousekeeping = accounts.startHousekeeping();
   const rights = openRights({

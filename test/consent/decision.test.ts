@@ -135,6 +135,8 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect(await decide(s, 'subject_rights', 'user.name')).toMatchObject({ allow: true, reason: 'ALLOWED_LEGAL_OBLIGATION' });
     await c().subjectStatus.setRestricted(db(), ctx, s, false, 'dsr_restrict_lifted');
     expect((await decide(s, 'provide_service', 'user.name')).allow).toBe(true);
+    const actions = (await db().selectFrom('audit_log').select('action').where('subject_id', '=', s).orderBy('seq').execute()).map((a) => a.action);
+    expect(actions).toEqual(['subject.restricted', 'subject.unrestricted']);
   });
 
   it('SUBJECT_ERASED: an erased subject is denied for every purpose; the change made inside a caller transaction counts after commit', async () => {
@@ -173,7 +175,15 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     await expect(give(s, 'nope')).rejects.toMatchObject({ code: 'UNKNOWN_PURPOSE' });
   });
 
-  it('the vault asks this engine: its gate is the decision engine', () => {
-    expect((stack.services.vault as any).o.gate).toBe(engine);
+  it('R-USE-1: the vault read path asks this engine: marketing reads of an e-mail need the consent, and stop at its withdrawal', async () => {
+    const vault = stack.services.vault;
+    const s = await vault.createSubject(db(), ctx, 'account');
+    const sealed = await vault.encrypt(db(), s, 'accounts', 'email', 'someone@example.org');
+    expect(await vault.decrypt(db(), s, 'accounts', 'email', sealed, 'provide_service')).toBe('someone@example.org');
+    await expect(vault.decrypt(db(), s, 'accounts', 'email', sealed, 'marketing_messages')).rejects.toMatchObject({ code: 'PURPOSE_DENIED' });
+    await give(s, 'marketing_messages');
+    expect(await vault.decrypt(db(), s, 'accounts', 'email', sealed, 'marketing_messages')).toBe('someone@example.org');
+    await c().consents.set(db(), ctx, { subjectId: s, purpose: 'marketing_messages', granted: false, source: 'web', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    await expect(vault.decrypt(db(), s, 'accounts', 'email', sealed, 'marketing_messages')).rejects.toMatchObject({ code: 'PURPOSE_DENIED' });
   });
 });

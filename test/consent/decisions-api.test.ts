@@ -74,6 +74,15 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     const tooMany = Array.from({ length: 1001 }, () => batch[0]);
     expect((await post('/v1/decisions/batch', { decisions: tooMany })).statusCode).toBe(400);
     expect((await post('/v1/decisions/batch', { decisions: [batch[0], { ...batch[0], purpose: 'nope' }] })).json().code).toBe('UNKNOWN_PURPOSE');
+    const extra = await post('/v1/decisions/batch', { decisions: [batch[0], { ...batch[0], why: 'x' }] });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().code).toBe('UNKNOWN_FIELD');
+    const missing = await post('/v1/decisions/batch', { decisions: [{ subjectId: s, purpose: 'warranty' }] });
+    expect(missing.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await post('/v1/decisions/batch', { decisions: [{ ...batch[0], aggregate: 'yes' }] })).json().code).toBe('VALIDATION_FAILED');
+    expect((await post('/v1/decisions/batch', { decisions: [] })).statusCode).toBe(400);
+    expect(first.headers['content-type']).toMatch(/^application\/json/);
+    expect(Object.keys(first.json().decisions[0]).sort()).toEqual(['allow', 'legalBasis', 'policyVersion', 'reason']);
   });
 
   it('the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {

@@ -70,6 +70,18 @@ describe.each(ENGINES)('a person’s consents over HTTP on %s', (kind) => {
     expect((await stack.services.consent.decisions.decide({ subjectId: id, purpose: 'marketing_messages', category: 'user.contact.email' })).allow).toBe(true);
   });
 
+  it('R-CHO-4: a visitor’s banner choices are merged into the ledger at the first banner call after sign-in', async () => {
+    const visitor = await stack.app.inject({ method: 'PUT', url: '/v1/cookie-consent', payload: { preferences: true } });
+    const cookie = visitor.cookies.find((c) => c.name === 'pledge_consent')!;
+    const { id, token } = await newUser(stack);
+    const merged = await stack.app.inject({ method: 'GET', url: '/v1/cookie-consent', headers: { ...bearer(token), cookie: `pledge_consent=${cookie.value}` } });
+    expect(merged.json().categories).toEqual({ necessary: true, preferences: true, analytics: false, marketing: false });
+    expect(merged.json().receiptId).toEqual(expect.any(String));
+    expect(merged.cookies.find((c) => c.name === 'pledge_consent')?.value).toBe('');
+    const history = await stack.services.consent.consents.history(stack.services.engine.db, id);
+    expect(history.map((e) => `${e.purpose}:${e.status}:${e.source}`)).toEqual(['cookies_preferences:given:web']);
+  });
+
   it('R-CHO-4: a signed-in person’s cookie choices go to the ledger and come back on the next visit', async () => {
     const { id, token } = await newUser(stack);
     const put = await stack.app.inject({ method: 'PUT', url: '/v1/cookie-consent', headers: bearer(token), payload: { analytics: true, marketing: false } });

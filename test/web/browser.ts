@@ -1,29 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { createStack, type TestStack } from '../support/engines.js';
+import { ensureWebBuild, ROOT } from './web-build.js';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const SHOTS = path.join(ROOT, 'test-results', 'privacy-center');
-const DIST_INDEX = path.join(ROOT, 'web', 'dist', 'index.html');
-
-const newestMtime = (dir: string): number =>
-  fs.readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-    const full = path.join(dir, e.name);
-    return Math.max(max, e.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
-  }, 0);
-
-/** Builds web/ when the build is missing or older than its sources, so the test drives the current page. */
-export function ensureWebBuild(): void {
-  const sources = Math.max(newestMtime(path.join(ROOT, 'web', 'src')), fs.statSync(path.join(ROOT, 'web', 'index.html')).mtimeMs);
-  if (fs.existsSync(DIST_INDEX) && fs.statSync(DIST_INDEX).mtimeMs >= sources) return;
-  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', '--config', path.join(ROOT, 'web', 'vite.config.ts')], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
-}
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** Skipped only on a developer machine without Chromium; in CI (CI=true) a missing browser fails the run. */
+export const BROWSER_TESTS = fs.existsSync(CHROMIUM) || Boolean(process.env.CI);
 
 export function launch(): Promise<Browser> {
   return chromium.launch({
@@ -85,4 +72,49 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
 export async function shot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The real server on an ephemeral port with a fresh SQLite store, and a browser to drive it. */
+export interface Center {
+  readonly base: string;
+  readonly stack: TestStack;
+  /** What every page opened so far did that it must not (foreign requests, console errors). */
+  readonly watches: Watch[];
+  /** A fresh browser profile (no cookies, no storage): a first visit. */
+  firstVisit(options?: BrowserContextOptions): Promise<Page>;
+  /** Opens a path and waits until the page is settled: cookie question known, nothing still loading. */
+  open(page: Page, path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCenter(): Promise<Center> {
+  ensureWebBuild();
+  const stack = await createStack('sqlite');
+  await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = stack.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const base = `http://127.0.0.1:${address.port}`;
+  const browser = await launch();
+  const watches: Watch[] = [];
+  // Polled through evaluate: waitForFunction would eval() in the page, which the CSP rightly forbids.
+  const settled = `document.body.dataset.cookieChoice !== 'pending' && !/Loading…|正在加载…/.test(document.querySelector('main').innerText)`;
+  return {
+    base,
+    stack,
+    watches,
+    async firstVisit(options = {}) {
+      const { context, watch } = await watchedContext(browser, base, options);
+      watches.push(watch);
+      return context.newPage();
+    },
+    async open(page, path) {
+      await page.goto(base + path);
+      await page.locator('h1').first().waitFor();
+      await expect.poll(() => page.evaluate(settled), { interval: 50, timeout: 10_000 }).toBe(true);
+    },
+    async close() {
+      await browser.close();
+      await stack.close();
+    },
+  };
 }

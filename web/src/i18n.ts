@@ -79,10 +79,9 @@ const en = {
   myDataTitle: 'My data',
   myDataIntro: 'Everything we hold about you in your account. Correct anything that is wrong.',
   edit: 'Edit',
-  deletePart: 'Delete this device and its data',
-  deleteOrderDelivery: 'Delete the delivery details of this order',
   deleteContact: 'Delete this shared contact',
   deletePartDone: 'Your request to delete this part was received.',
+  deletePartCompleted: 'Deleted.',
   everythingTitle: 'Everything held about you, in every store',
   fieldEmpty: 'not given',
 
@@ -268,10 +267,9 @@ const zh: Record<TextKey, string> = {
   myDataTitle: '我的数据',
   myDataIntro: '您账号中我们保存的全部信息。如有错误，请更正。',
   edit: '编辑',
-  deletePart: '删除此设备及其数据',
-  deleteOrderDelivery: '删除此订单的收货信息',
   deleteContact: '删除此共享联系人',
   deletePartDone: '已收到您删除此项的申请。',
+  deletePartCompleted: '已删除。',
   everythingTitle: '所有存储中与您有关的全部数据',
   fieldEmpty: '未提供',
 

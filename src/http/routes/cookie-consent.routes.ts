@@ -42,11 +42,17 @@ export async function cookieConsentRoutes(app: AppInstance): Promise<void> {
     };
   };
   const store = (reply: FastifyReply, view: WebConsentView): void => {
+    if (view.cookie === '') {
+      reply.clearCookie(COOKIE, { path: '/' });
+      return;
+    }
     reply.setCookie(COOKIE, signer.sign(view.cookie), { path: '/', httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: MAX_AGE_S });
   };
 
-  app.get('/v1/cookie-consent', { schema: { tags: ['consent'], summary: 'The cookie choices of this browser or person', response: { 200: View } } }, async (request) => {
-    return present(await cookieConsent.state(db, request.ctx, input(request)));
+  app.get('/v1/cookie-consent', { schema: { tags: ['consent'], summary: 'The cookie choices of this browser or person', response: { 200: View } } }, async (request, reply) => {
+    const view = await cookieConsent.state(db, request.ctx, input(request));
+    if (view.cookie === '') store(reply, view);
+    return present(view);
   });
 
   app.put(

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../app-instance.js';
+import { batchJson, batchValidator } from './decisions.validate.js';
 
 const DecisionRequest = Type.Object(
   {
@@ -43,7 +44,8 @@ export async function decisionsRoutes(app: AppInstance): Promise<void> {
     {
       preHandler: authenticate,
       schema: { tags: ['decisions'], summary: 'Up to 1,000 decisions', security, body: Batch, response: { 200: Type.Object({ decisions: Type.Array(DecisionView) }) } },
+      validatorCompiler: () => batchValidator,
     },
-    async (request) => ({ decisions: (await decisions.decideManyChecked(request.body.decisions)).map(present) }),
+    async (request, reply) => reply.type('application/json; charset=utf-8').send(batchJson(await decisions.decideManyChecked(request.body.decisions)) as never),
   );
 }

@@ -26,7 +26,7 @@ export interface WebConsentView {
   readonly gpc: boolean;
   readonly consentMode: ConsentModeState;
   readonly tcString: string;
-  /** The visitor cookie value to store (unsigned); the caller signs it. */
+  /** The visitor cookie value to store (unsigned; the caller signs it); '' = clear it (merged into the ledger). */
   readonly cookie: string;
   readonly receiptId: string | null;
 }
@@ -48,9 +48,17 @@ export class CookieConsentService {
     private readonly tcf: TcfEncoder,
   ) {}
 
+  /**
+   * The state for the banner. A signed-in person who still carries a visitor cookie with choices gets those
+   * choices merged into the ledger (the first banner call after sign-in), and the cookie is then cleared.
+   */
   async state(db: Kysely<Database>, ctx: ActorContext, req: WebConsentRequest): Promise<WebConsentView> {
-    const receiptId = req.gpc && req.subjectId ? await this.applyGpc(db, ctx, req.subjectId) : null;
-    return this.view(req, parseCookie(req.cookie), receiptId);
+    let receiptId: string | null = null;
+    const merging = req.subjectId !== undefined && parseCookie(req.cookie).at > 0;
+    if (merging) receiptId = await this.mergeAtSignIn(db, ctx, req.subjectId as string, req.cookie);
+    if (req.gpc && req.subjectId) receiptId = (await this.applyGpc(db, ctx, req.subjectId)) ?? receiptId;
+    const view = await this.view(req, parseCookie(req.cookie), receiptId);
+    return merging ? { ...view, cookie: '' } : view;
   }
 
   async update(db: Kysely<Database>, ctx: ActorContext, req: WebConsentUpdate): Promise<WebConsentView> {
@@ -80,7 +88,9 @@ export class CookieConsentService {
         receiptId = (await this.ledger.change(db, ctx, { subjectId: req.subjectId, changes, source: 'web', collectionMethod: method })).receiptId;
       }
     }
-    return this.view({ ...req, gpc: req.gpc && !overriding }, cookie, receiptId);
+    const view = await this.view({ ...req, gpc: req.gpc && !overriding }, cookie, receiptId);
+    // Signed in, the ledger is the record: no visitor cookie is kept beside it.
+    return req.subjectId ? { ...view, cookie: '' } : view;
   }
 
   /**

@@ -10,9 +10,10 @@ export type SweepFn = (db: Db, now: Date) => Promise<{ readonly removed: number 
 
 export interface SweepOptions {
   /**
-   * false: the sweep gets the bare handle and makes each of its statements safe on its own (needed when it asks
-   * another service that reads the store itself, such as the decision engine: on SQLite's single connection a
-   * read outside the open transaction would wait for it forever).
+   * true: the runner opens the step's transaction, passes it as `db` and writes the audit entry in it; the sweep
+   * must then use only that handle. Default false: the sweep gets the bare handle and its service opens its own
+   * transactions (a sweep that calls a service using the store by itself would otherwise deadlock on SQLite's
+   * single connection, waiting for the runner's open transaction).
    */
   readonly transaction?: boolean;
 }
@@ -63,7 +64,7 @@ export class RetentionSweeper {
   /** @example sweeper.registerSweep('outbox.sent', (db, now) => outbox.purgeSentBefore(db, cutoff(now))) */
   registerSweep(name: string, fn: SweepFn, options: SweepOptions = {}): void {
     if (this.sweeps.has(name)) throw new Error(`retention sweep "${name}" is registered twice`);
-    this.sweeps.set(name, { fn, transaction: options.transaction ?? true });
+    this.sweeps.set(name, { fn, transaction: options.transaction ?? false });
   }
 
   names(): string[] {

@@ -87,21 +87,17 @@ export class RightsDoer implements RightsWork {
     }
   }
 
-  async notifyExtension(trx: Transaction<Database>, _ctx: ActorContext, request: RightsRequest, dueAt: string, reason: string): Promise<void> {
+  async extensionNotice(request: RightsRequest, dueAt: string, reason: string): Promise<((trx: Transaction<Database>) => Promise<void>) | undefined> {
     const { accounts, outbox } = this.deps;
-    if (!accounts || !outbox) return;
-    const to = await accounts.emailOf(trx, request.subjectId, 'subject_rights').catch(() => undefined);
-    if (!to) return;
-    await outbox.enqueue(trx, {
-      subjectId: request.subjectId,
-      purpose: 'subject_rights',
-      kind: 'rights_request_extended',
-      message: {
-        to,
-        subject: 'Your privacy request will take longer',
-        text: `Your ${request.type.replace('_', ' ')} request (reference ${request.id}) will be answered by ${dueAt.slice(0, 10)} instead of ${request.dueAt.slice(0, 10)}.\n\nWhy: ${reason}\n\nThis request is free of charge. You may lodge a complaint with a data protection supervisory authority.`,
-      },
-    });
+    if (!accounts || !outbox) return undefined;
+    const to = await accounts.emailOf(this.deps.db, request.subjectId, 'subject_rights').catch(() => undefined);
+    if (!to) return undefined;
+    const text =
+      `Your ${request.type.replace('_', ' ')} request (reference ${request.id}) will be answered by ${dueAt.slice(0, 10)} instead of ${request.dueAt.slice(0, 10)}.\n\n` +
+      `Why: ${reason}\n\nThis request is free of charge. You may lodge a complaint with a data protection supervisory authority.`;
+    return async (trx) => {
+      await outbox.enqueue(trx, { subjectId: request.subjectId, purpose: 'subject_rights', kind: 'rights_request_extended', message: { to, subject: 'Your privacy request will take longer', text } });
+    };
   }
 }
 

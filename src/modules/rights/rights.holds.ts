@@ -24,11 +24,15 @@ export async function holdOrders(deps: RightsDeps, ctx: ActorContext, subjectId:
   const due = await db.selectFrom('orders').select(['id', 'legal_hold_until']).where('subject_id', '=', subjectId).where('legal_hold_until', '>', now).execute();
   let held = 0;
   for (const { id } of due) {
+    // Decrypted before the transaction: the decision gate may read the store, and on SQLite the transaction
+    // holds the only connection. The row is read again inside and must be unchanged (same ciphertext).
+    const before = await db.selectFrom('orders').selectAll().where('id', '=', id).where('subject_id', '=', subjectId).executeTakeFirst();
+    if (!before) continue; // re-keyed by an earlier run
+    const plain = await vault.decryptFields(db, subjectId, 'orders', Object.fromEntries(HELD_FIELDS.map((f) => [f, buf(before[f])])) as Record<(typeof HELD_FIELDS)[number], Buffer | null>, 'legal_obligation');
     await db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('orders').selectAll().where('id', '=', id).where('subject_id', '=', subjectId).executeTakeFirst();
-      if (!row) return; // re-keyed by an earlier run
+      if (!row || !Buffer.from(row.items).equals(Buffer.from(before.items))) return; // re-keyed or changed meanwhile: the next run takes it
       const holdSubject = await holdSubjectOf(trx, deps, ctx, subjectId);
-      const plain = await vault.decryptFields(trx, subjectId, 'orders', Object.fromEntries(HELD_FIELDS.map((f) => [f, buf(row[f])])) as Record<(typeof HELD_FIELDS)[number], Buffer | null>, 'legal_obligation');
       const sealed = await vault.encryptFields(trx, holdSubject, 'orders', plain);
       // items, delivery and billing address are NOT NULL columns, so they are always present in `sealed`.
       await trx

@@ -79,10 +79,11 @@ export class RightsService {
     const total = Number(row.extended_ms) + byMs;
     if (byMs <= 0 || total > this.policy.requests.maxExtensionMs) throw new AppError('EXTENSION_TOO_LONG', undefined, { maxExtensionMs: this.policy.requests.maxExtensionMs, alreadyMs: Number(row.extended_ms) });
     const dueAt = new Date(Date.parse(row.due_at) + byMs).toISOString();
+    const notice = await this.work.extensionNotice(toRequest(row, []), dueAt, reason);
     await this.db.transaction().execute(async (trx) => {
       await repo.updateRequest(trx, id, { due_at: dueAt, extended_ms: total, status: 'extended', updated_at: new Date().toISOString() });
       await this.step(trx, ctx, id, row.subject_id, 'extended', reason, { byDays: Math.round(byMs / 86_400_000) });
-      await this.work.notifyExtension(trx, ctx, toRequest(row, []), dueAt, reason);
+      await notice?.(trx);
     });
     return this.get(id);
   }

@@ -15,6 +15,10 @@ export interface WorkOutcome {
 export interface RightsWork {
   readonly checkTarget: TargetCheck;
   run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<WorkOutcome>;
-  /** Tells the person (through the outbox) that their request will take longer, and why. */
-  notifyExtension(trx: Transaction<Database>, ctx: ActorContext, request: RightsRequest, dueAt: string, reason: string): Promise<void>;
+  /**
+   * Prepares the message that tells the person (through the outbox) that their request will take longer, and why.
+   * The address is read before the caller's transaction opens (a read may need the store's only SQLite connection);
+   * the returned writer queues the message inside it. Undefined when the person has no address any more.
+   */
+  extensionNotice(request: RightsRequest, dueAt: string, reason: string): Promise<((trx: Transaction<Database>) => Promise<void>) | undefined>;
 }

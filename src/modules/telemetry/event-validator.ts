@@ -22,8 +22,20 @@ export interface ValidEvent {
 const MAX_STRING = 120;
 const MAX_AGE_MS = 31 * 86_400_000;
 const MAX_SKEW_MS = 86_400_000;
-// Only a string with a digit, "@", "%40" or an "(at)" can hold an address, a number or an IP: the rest skips the scan.
-const MAY_HOLD_PII = /[\d@:]|%40|[([{]at[)\]}]/i;
+// Only a string with "@" / "%40" / "(at)", four digits or two colons can hold an address, a number or an IP.
+const MAY_HOLD_PII = /@|%40|[([{]at[)\]}]|\d\D*\d\D*\d\D*\d|:.*:/i;
+// Field values repeat (screens, features, modes): each distinct value is scanned once.
+const scanned = new Map<string, boolean>();
+function holdsPii(value: string): boolean {
+  if (!MAY_HOLD_PII.test(value)) return false;
+  let hit = scanned.get(value);
+  if (hit === undefined) {
+    hit = findPii(value).length > 0;
+    if (scanned.size > 50_000) scanned.clear();
+    scanned.set(value, hit);
+  }
+  return hit;
+}
 
 const refuse = (code: 'UNKNOWN_EVENT' | 'EVENT_FIELD_INVALID' | 'PII_IN_EVENT', message: string, index: number, field?: string): AppError =>
   new AppError(code, message, { index, ...(field ? { field } : {}) });
@@ -60,7 +72,7 @@ export function validateEvent(policy: CompiledPolicy, raw: unknown, index: numbe
     if (!ok) throw refuse('EVENT_FIELD_INVALID', `Event ${index}: the field ${name} must be a ${type}`, index, name);
     if (typeof value === 'string') {
       if (value.length > MAX_STRING) throw refuse('EVENT_FIELD_INVALID', `Event ${index}: the field ${name} is longer than ${MAX_STRING} characters`, index, name);
-      if (MAY_HOLD_PII.test(value) && findPii(value).length > 0) throw refuse('PII_IN_EVENT', `Event ${index}: the field ${name} holds personal data`, index, name);
+      if (holdsPii(value)) throw refuse('PII_IN_EVENT', `Event ${index}: the field ${name} holds personal data`, index, name);
     }
     out[name] = value as FieldValue;
   }

@@ -7,6 +7,12 @@ import type { AuditLog } from '../audit/audit.service.js';
 type Db = Kysely<Database> | Transaction<Database>;
 
 /**
+ * How long this process reuses a computed pseudonym. Opting out clears it here at once (`forget`); another
+ * instance may reuse it for at most this long, which only matters if the person re-joins within that time.
+ */
+const RECENT_MS = 5_000;
+
+/**
  * Rotating pseudonyms of the User Experience Program (R-TEL-2).
  *
  * pseudonym = HMAC-SHA256(epoch secret, subject id ‖ the person's salt for that epoch).
@@ -16,6 +22,8 @@ type Db = Kysely<Database> | Transaction<Database>;
  */
 export class Pseudonyms {
   private readonly secrets = new Map<number, Buffer>();
+  /** subject → pseudonym of the current epoch, for a few seconds (a hot device sends a batch every few ms). */
+  private readonly recent = new Map<string, { epoch: number; pseudonym: string; until: number }>();
 
   constructor(
     private readonly epochMs: number,
@@ -35,9 +43,16 @@ export class Pseudonyms {
   /** Pseudonyms of many people at once: one read of the salts, one insert of the missing ones. */
   async pseudonymsFor(db: Db, subjectIds: readonly string[], nowMs = Date.now()): Promise<Map<string, string>> {
     const epoch = this.epochOf(nowMs);
+    const out = new Map<string, string>();
+    const now = Date.now();
+    for (const id of subjectIds) {
+      const hit = this.recent.get(id);
+      if (hit && hit.epoch === epoch && hit.until > now) out.set(id, hit.pseudonym);
+    }
+    if (out.size === new Set(subjectIds).size) return out;
     const secret = await this.secretOf(db, epoch);
-    const salts = await this.saltsOf(db, subjectIds, epoch);
-    const missing = subjectIds.filter((id) => !salts.has(id));
+    const salts = await this.saltsOf(db, subjectIds.filter((id) => !out.has(id)), epoch);
+    const missing = subjectIds.filter((id) => !out.has(id) && !salts.has(id));
     if (missing.length > 0) {
       const at = new Date(nowMs).toISOString();
       await db
@@ -47,8 +62,13 @@ export class Pseudonyms {
         .execute();
       for (const [id, salt] of await this.saltsOf(db, missing, epoch)) salts.set(id, salt);
     }
-    const out = new Map<string, string>();
-    for (const id of subjectIds) out.set(id, createHmac('sha256', secret).update(id).update('\0').update(salts.get(id) as Uint8Array).digest('base64url').slice(0, 22));
+    if (this.recent.size > 100_000) this.recent.clear();
+    for (const id of subjectIds) {
+      if (out.has(id)) continue;
+      const pseudonym = createHmac('sha256', secret).update(id).update('\0').update(salts.get(id) as Uint8Array).digest('base64url').slice(0, 22);
+      out.set(id, pseudonym);
+      this.recent.set(id, { epoch, pseudonym, until: now + RECENT_MS });
+    }
     return out;
   }
 
@@ -65,6 +85,7 @@ export class Pseudonyms {
   /** R-CHO-2: opting out discards the person's link for every live epoch. Idempotent, audited. */
   async forget(db: Db, ctx: ActorContext, subjectId: string): Promise<number> {
     if (!db.isTransaction) return (db as Kysely<Database>).transaction().execute((trx) => this.forget(trx, ctx, subjectId));
+    this.recent.delete(subjectId);
     const res = await db.deleteFrom('telemetry_links').where('subject_id', '=', subjectId).executeTakeFirst();
     const removed = Number(res.numDeletedRows);
     if (removed > 0) await this.audit.append(db, ctx, { action: 'telemetry.link_forgotten', subjectId, details: { links: removed } });
@@ -78,6 +99,7 @@ export class Pseudonyms {
     const res = await db.updateTable('telemetry_epochs').set({ secret: null, destroyed_at: at }).where('epoch', '<', current).where('secret', 'is not', null).executeTakeFirst();
     const links = await db.deleteFrom('telemetry_links').where('epoch', '<', current).executeTakeFirst();
     for (const e of this.secrets.keys()) if (e < current) this.secrets.delete(e);
+    this.recent.clear();
     return Number(res.numUpdatedRows) + Number(links.numDeletedRows);
   }
 

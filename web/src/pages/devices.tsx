@@ -74,7 +74,6 @@ function DeviceCard({ device, onSaved }: { device: Device; onSaved: () => void }
         </div>
       </dl>
       <PrecisionControl name={device.id} value={device.locationPrecision ?? null} path={`/v1/me/devices/${encodeURIComponent(device.id)}`} onSaved={onSaved} />
-      <DeletePart target={{ kind: 'device', id: device.id }} onDone={onSaved} />
     </section>
   );
 }
@@ -120,29 +119,3 @@ function PrecisionControl({ name, value, path, onSaved }: { name: string; value:
   );
 }
 
-/** Delete one part of my data (R-DSR-2): an erase_partial request for this one item, after a step-up. */
-export type PartKind = 'device' | 'order_delivery' | 'contact';
-const DELETE_LABEL: Readonly<Record<PartKind, TextKey>> = { device: 'deletePart', order_delivery: 'deleteOrderDelivery', contact: 'deleteContact' };
-
-export function DeletePart({ target, onDone }: { target: { kind: PartKind; id: string }; onDone: () => void }) {
-  const shell = useShell();
-  const { t } = shell;
-  const [outcome, setOutcome] = useState<{ message: string; error: boolean } | null>(null);
-  const erase = async () => {
-    try {
-      await shell.withStepUp(() => api('POST', '/v1/me/requests', { type: 'erase_partial', target }));
-      setOutcome({ message: t('deletePartDone'), error: false });
-      onDone();
-    } catch (e) {
-      setOutcome({ message: errorText(shell, e), error: true });
-    }
-  };
-  return (
-    <>
-      <button type="button" onClick={erase}>
-        {t(DELETE_LABEL[target.kind])}
-      </button>
-      <Outcome message={outcome?.message ?? null} error={outcome?.error ?? false} />
-    </>
-  );
-}

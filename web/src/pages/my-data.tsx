@@ -3,10 +3,12 @@ import { api } from '../api';
 import type { TextKey } from '../i18n';
 import { errorText, LoadState, NeedSignIn, NotAvailable, Outcome, Page, useResource, useShell } from '../shell';
 import { Field, type InputType } from './auth';
-import { DeletePart, type PartKind } from './devices';
 
-/** Sections of GET /v1/me/data whose items can be deleted one by one (R-DSR-2, erase_partial). */
-const PARTS: Readonly<Record<string, PartKind>> = { devices: 'device', orders: 'order_delivery', contacts: 'contact' };
+/**
+ * Sections of GET /v1/me/data whose items can be deleted one by one (R-DSR-2, erase_partial). The server
+ * erases shared contacts on their own today; devices and order delivery details are not offered until it can.
+ */
+const PARTS: Readonly<Record<string, 'contact'>> = { contacts: 'contact' };
 
 interface Profile {
   id: string;
@@ -161,4 +163,30 @@ function Tree({ value }: { value: unknown }) {
       </dl>
     );
   return <span>{value === null || value === undefined ? '—' : String(value)}</span>;
+}
+
+/** Delete one part of my data (R-DSR-2): an erase_partial request for this one item, after a step-up. */
+function DeletePart({ target, onDone }: { target: { kind: 'contact'; id: string }; onDone: () => void }) {
+  const shell = useShell();
+  const { t } = shell;
+  const [outcome, setOutcome] = useState<{ message: string; error: boolean } | null>(null);
+  const erase = async () => {
+    try {
+      const made = await shell.withStepUp(() => api<{ status: string; decline?: { explanation: string } }>('POST', '/v1/me/requests', { type: 'erase_partial', target }));
+      // Say what actually happened: a screened-out request is declined with its reason, not "received".
+      if (made?.status === 'declined') return setOutcome({ message: made.decline?.explanation ?? t('status_declined'), error: true });
+      setOutcome({ message: made?.status === 'completed' ? t('deletePartCompleted') : t('deletePartDone'), error: false });
+      onDone();
+    } catch (e) {
+      setOutcome({ message: errorText(shell, e), error: true });
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={erase}>
+        {t('deleteContact')}
+      </button>
+      <Outcome message={outcome?.message ?? null} error={outcome?.error ?? false} />
+    </>
+  );
 }
