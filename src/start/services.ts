@@ -83,7 +83,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const stopHousekeeping = accounts.startHousekeeping();
   const rights = openRights({
     db: engine.db, config, policy, audit, vault, ledger: consent.consents, subjectStatus: consent.subjectStatus, accounts: accounts.accounts, outbox,
-    orders: collection.orders, devices: collection.devices, contacts: collection.contacts,
+    orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed,
     rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
   });
   return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, stoppers: [() => consent.stop(), () => outbox.stop(), stopHousekeeping] };

@@ -30,6 +30,7 @@ describe.each(ENGINES)('access and export on %s', (kind) => {
 
   it('R-DSR-1: the access view holds the account, orders with card tokens only, requests, legal holds and the telemetry description', async () => {
     const person = await makePerson(stack, 2);
+    await stack.services.devices.activate(userCtx(person.id), { event: 'activation', deviceId: 'AP-DEV-0001', imei: '490154203237518', model: 'Air Purifier 4', firmware: '1.2.3', location: { lat: 52.520008, lon: 13.404954 } });
     await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'access', params: {}, verification: {} });
     const data = await collectAll(stack.services.rights.deps, person.id);
     expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
@@ -41,6 +42,12 @@ describe.each(ENGINES)('access and export on %s', (kind) => {
     expect((data.legalHolds as { record: string; until: string }[]).map((h) => h.record).sort()).toEqual(person.orderIds.map((id) => `order:${id}`).sort());
     expect((data.requests as { type: string }[]).map((r) => r.type)).toEqual(['access']);
     expect(data.telemetry).toMatchObject({ included: false });
+    // The device with its current location at the precision it was stored with (city level by default), never finer.
+    const [device] = data.devices as { deviceId: string; location: { lat: number; lon: number; precision: string } }[];
+    expect(device!.deviceId).toBe('AP-DEV-0001');
+    expect(device!.location.precision).toBe('city');
+    expect(device!.location.lat).not.toBe(52.520008);
+    expect(data.notIncluded).toEqual([]);
   });
 
   it('R-DSR-6: the export is JSON valid against docs/export.schema.json plus an HTML rendering of the same, downloadable until the link expires, then deleted', async () => {

@@ -132,7 +132,7 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: a first visit', ()
     await page.context().close();
   });
 
-  it('switches the whole page to Simplified Chinese and back', async () => {
+  it('R-CHO-4: switches the whole page to Simplified Chinese and back; remembers the language only with consent to preferences', async () => {
     const page = await firstVisit();
     await open(page, '/');
     await page.getByRole('button', { name: 'Switch the page to Simplified Chinese' }).click();
@@ -143,6 +143,16 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: a first visit', ()
     expect(await page.getByTestId('cookie-banner').textContent()).toContain('全部拒绝');
     await shot(page, 'policy-zh');
     expect((await axeSerious(page)).map((v) => v.id)).toEqual([]);
+    // No choice made yet: the language is not remembered (that is a preference cookie's job, R-CHO-4).
+    expect(await page.evaluate('Object.keys(localStorage)')).toEqual([]);
+    await open(page, '/');
+    expect(await page.locator('h1').textContent()).toBe('What we collect and why');
+    // With preferences accepted, it is.
+    await page.getByRole('button', { name: 'Switch the page to Simplified Chinese' }).click();
+    await page.getByRole('button', { name: '全部接受' }).click();
+    await page.getByTestId('cookie-banner').waitFor({ state: 'detached' });
+    await open(page, '/');
+    expect(await page.locator('h1').textContent()).toBe('我们收集什么、为什么收集');
     await page.getByRole('button', { name: '将页面切换为英文' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('What we collect and why');
     await page.context().close();

@@ -38,8 +38,11 @@ export function App() {
 
   useEffect(() => {
     document.documentElement.lang = HTML_LANG[lang];
-    rememberLang(lang);
   }, [lang]);
+  // Remembered only once preference cookies are accepted, and then at once (rememberLang checks the choice).
+  useEffect(() => {
+    if (choice) rememberLang(lang);
+  }, [lang, choice]);
   useEffect(() => onSignedOut(() => setSignedIn(false)), []);
   useEffect(() => {
     const onPop = () => setPath(location.pathname);

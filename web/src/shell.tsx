@@ -1,7 +1,7 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
-import { format, type Lang, type TextKey } from './i18n';
+import type { Lang, TextKey } from './i18n';
 
 /** What every page needs from the shell: the language, navigation, the session and the step-up prompt. */
 export interface Shell {
@@ -132,5 +132,3 @@ export const when = (lang: Lang, iso: unknown): string => {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 };
-
-export const formatText = format;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../internal/config/config.js';
+import { systemContext } from '../../internal/context.js';
 import type { Engine } from '../../internal/db/engine.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
@@ -25,6 +26,7 @@ export interface ConsentModule {
   stop(): Promise<void>;
 }
 
+const EXPIRY_SWEEP_MS = 60 * 60 * 1000;
 const REPO_POLICY_DIR = path.resolve(import.meta.dirname, '../../../policy');
 
 /** The vendor list beside the policy file, or the one shipped in the repository. */
@@ -52,6 +54,11 @@ export async function createConsentModule(inputs: { config: Config; policy: Comp
   await decisions.start();
   const consents = new ConsentLedger(policy, audit, decisions, receiptSigner);
   const cookieConsent = new CookieConsentService(policy, consents, decisions, new TcfEncoder(vendorListFile(config.policyFile), policy.controller.jurisdiction));
+  // The expiry sweeper: decisions already deny past expiry; this appends the 'expired' events to the ledger.
+  const sweep = setInterval(() => {
+    consents.expireDue(engine.db, systemContext('consent-expiry')).catch(() => undefined);
+  }, EXPIRY_SWEEP_MS);
+  sweep.unref();
   return {
     decisions,
     consents,
@@ -60,6 +67,9 @@ export async function createConsentModule(inputs: { config: Config; policy: Comp
     cookieConsent,
     apiKeys: new ApiKeyService(audit),
     cookieSecret: cookieSecret(config.dataDir),
-    stop: () => decisions.stop(),
+    stop: () => {
+      clearInterval(sweep);
+      return decisions.stop();
+    },
   };
 }

@@ -34,13 +34,14 @@ const none = (): Promise<never[]> => Promise.resolve([]);
  */
 export function collect(deps: RightsDeps, subjectId: string): Section[] {
   const ctx: ActorContext = { actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' };
-  const { db, accounts, orders, devices, contacts, ledger } = deps;
+  const { db, accounts, orders, devices, contacts, sealed, ledger } = deps;
   const missing: { store: string; reason: string }[] = [];
   if (!accounts) missing.push({ store: 'account', reason: 'module not available in this build' });
   if (!orders) missing.push({ store: 'orders', reason: 'module not available in this build' });
   if (!devices) missing.push({ store: 'devices', reason: 'module not available in this build' });
   if (!ledger) missing.push({ store: 'consents', reason: 'module not available in this build' });
   if (!contacts) missing.push({ store: 'contacts', reason: 'module not available in this build' });
+  if (!sealed) missing.push({ store: 'sealedValues', reason: 'module not available in this build' });
   return [
     { name: 'subjectId', value: async () => subjectId },
     { name: 'generatedAt', value: async () => new Date().toISOString() },
@@ -52,6 +53,8 @@ export function collect(deps: RightsDeps, subjectId: string): Section[] {
     { name: 'devices', items: () => each(devices ? () => devices.list(ctx).catch(() => []) : none, (d) => d) },
     // People the person shared with: what the person gave us about them, nothing the contact added themselves.
     { name: 'contacts', items: () => each(contacts ? () => contacts.list(ctx).catch(() => []) : none, (c) => c) },
+    // Values the person sealed with their own key: handed back as the JWE we hold, which only they can open.
+    { name: 'sealedValues', items: () => sealedValues(deps, ctx) },
     { name: 'consents', value: async () => (ledger ? ledger.list(db, subjectId) : []) },
     {
       name: 'consentEvents',
@@ -75,6 +78,14 @@ export function collect(deps: RightsDeps, subjectId: string): Section[] {
     { name: 'telemetry', value: async () => ({ included: false, description: TELEMETRY_NOTE }) },
     { name: 'notIncluded', value: async () => missing },
   ];
+}
+
+async function* sealedValues(deps: RightsDeps, ctx: ActorContext): AsyncGenerator<unknown> {
+  if (!deps.sealed) return;
+  for (const { name } of await deps.sealed.list(ctx).catch(() => [])) {
+    const v = await deps.sealed.get(ctx, name).catch(() => undefined);
+    if (v) yield { name: v.name, jwe: v.jwe, updatedAt: v.updatedAt };
+  }
 }
 
 /** Records kept for a legal reason, with the reason and the end date: orders' tax retention, and holds kept after erasure. */

@@ -10,6 +10,7 @@ import type { Accounts } from '../accounts/accounts.service.js';
 import type { OrdersService } from '../orders/orders.service.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { ContactsService } from '../contacts/contacts.service.js';
+import type { SealedService } from '../sealed/sealed.service.js';
 import type { Outbox } from '../notices/outbox.service.js';
 import type { RetentionSweeper } from '../retention/retention.service.js';
 import type { ActorContext } from '../../internal/context.js';
@@ -31,6 +32,7 @@ export interface RightsDeps {
   readonly orders?: OrdersService | undefined;
   readonly devices?: DevicesService | undefined;
   readonly contacts?: ContactsService | undefined;
+  readonly sealed?: SealedService | undefined;
   readonly outbox?: Outbox | undefined;
   /** When given, the export sweep is registered with it (expired export files are deleted by the retention run). */
   readonly retention?: RetentionSweeper | undefined;

@@ -46,7 +46,7 @@ function html(v: unknown): string {
 }
 
 const TITLES: Readonly<Record<string, string>> = {
-  account: 'Your account', orders: 'Your orders', devices: 'Your devices', contacts: 'People you shared with', consents: 'Your choices',
+  account: 'Your account', orders: 'Your orders', devices: 'Your devices', contacts: 'People you shared with', sealedValues: 'Values you sealed with your own key', consents: 'Your choices',
   consentEvents: 'History of your choices', requests: 'Your requests', corrections: 'Corrections you made', accesses: 'Who else used your data',
   legalHolds: 'Records we must keep by law', telemetry: 'Usage statistics', notIncluded: 'Stores not included',
 };
