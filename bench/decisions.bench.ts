@@ -55,12 +55,12 @@ async function startServer(mode: 'bare' | 'pledge'): Promise<{ port: number; lea
   return { ...(JSON.parse(line) as { port: number; leanPort?: number; key?: string; subjects?: string[] }), stop: () => child.kill('SIGKILL') };
 }
 
-async function cannon(port: number, body: string, key: string | undefined, connections: number, route = '/v1/decisions'): Promise<autocannon.Result> {
+async function cannon(port: number, body: string, key: string | undefined, connections: number, route = '/v1/decisions', duration = 10): Promise<autocannon.Result> {
   return autocannon({
     url: `http://127.0.0.1:${port}${route}${body.startsWith('{"decisions"') ? '/batch' : ''}`,
     method: 'POST',
     connections,
-    duration: 10,
+    duration,
     headers: { 'content-type': 'application/json', ...(key ? { 'x-api-key': key } : {}) },
     body,
   });
@@ -127,6 +127,10 @@ export async function decisionsBench(): Promise<void> {
   const pledge = await startServer('pledge');
   try {
     const one = JSON.stringify({ subjectId: pledge.subjects![3], purpose: 'personalised_ads', category: 'user.contact.email' });
+    // Warm-up (JIT, caches) of every server before anything is timed.
+    await cannon(bare.port, one, undefined, 50, '/v1/decisions', 3);
+    await cannon(pledge.leanPort!, one, pledge.key, 50, '/v1/decisions', 3);
+    await cannon(pledge.port, one, pledge.key, 50, '/v1/decisions', 3);
     const b = await cannon(bare.port, one, undefined, 50);
     report('bare Fastify route (autocannon -c 50 -d 10)', `${Math.round(b.requests.average).toLocaleString('en')} req/s, p99 ${b.latency.p99} ms`);
     const l = await cannon(pledge.leanPort!, one, pledge.key, 50);

@@ -107,7 +107,10 @@ async function rawCopy(batches: number): Promise<number> {
 async function mqttIngestion(messages: number): Promise<number> {
   const s = await stack('postgres');
   const run = randomBytes(3).toString('hex');
-  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, logger: s.services.logger, connections: 16, clientPrefix: `bench-${run}`, group: `bench${run}` });
+  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, logger: s.services.logger, connections: 128, clientPrefix: `bench-${run}`, group: `bench${run}` });
+  const orig = s.services.telemetry.ingestion.ingestMany.bind(s.services.telemetry.ingestion);
+  const stats: number[][] = [];
+  (s.services.telemetry.ingestion as any).ingestMany = async (items: any, now?: number) => { const t = performance.now(); const r = await orig(items, now); stats.push([items.length, performance.now() - t]); return r; };
   await bridge.start();
   const pubs = await Promise.all(Array.from({ length: 4 }, (_, i) => mqtt.connectAsync(MQTT_URL, { clientId: `bench-pub-${run}-${i}` })));
   const payloads = s.tokens.map((t) => ({ topic: `devices/${t.deviceRef}/events`, body: JSON.stringify({ token: t.token, events: events(1) }) }));
@@ -119,8 +122,10 @@ async function mqttIngestion(messages: number): Promise<number> {
       return pubs[i % pubs.length]!.publishAsync(p.topic, p.body, { qos: 1 });
     }));
   }
+  console.error(`published ${messages} in ${Math.round(performance.now() - t0)} ms`);
   while ((await countEvents(s.services)) < messages) await new Promise((r) => setTimeout(r, 20));
   const rate = messages / ((performance.now() - t0) / 1000);
+  if (process.env.BENCH_DEBUG) console.error('flushes', stats.length, 'avg batch', stats.reduce((a, b) => a + b[0]!, 0) / stats.length, 'avg ms', stats.reduce((a, b) => a + b[1]!, 0) / stats.length);
   await Promise.all(pubs.map((p) => p.endAsync()));
   await bridge.stop({ forgetSessions: true });
   await s.close();
@@ -135,4 +140,13 @@ export async function telemetryBench(): Promise<void> {
   report('telemetry: HTTP batch ingestion (PostgreSQL, 8 conns)', `${fmt(http)} events/s = ${(http / copy).toFixed(2)}x COPY (goals >= 100,000/s and >= 0.5x)`);
   report('telemetry: HTTP batch ingestion (SQLite, 8 conns)', `${fmt(await httpIngestion('sqlite', 10))} events/s`);
   report('telemetry: MQTT QoS 1 through Mosquitto (1 event/message)', `${fmt(await mqttIngestion(40_000))} messages/s (goal >= 20,000)`);
+}
+
+/** For a quick look at one figure: `node --import tsx -e "…telemetryBenchMqttOnly(n)"`. */
+export async function telemetryBenchMqttOnly(messages: number): Promise<void> {
+  report('telemetry: MQTT QoS 1 through Mosquitto (1 event/message)', `${Math.round(await mqttIngestion(messages)).toLocaleString('en')} messages/s`);
+}
+
+export async function telemetryHttpOnly(): Promise<void> {
+  report('telemetry: HTTP batch ingestion (PostgreSQL, 8 conns)', `${Math.round(await httpIngestion('postgres', 6)).toLocaleString('en')} events/s`);
 }

@@ -34,6 +34,11 @@ describe.skipIf(!PG)('decision cache coherence across instances (postgres, LISTE
     await a.services.consent.consents.set(a.services.engine.db, ctx, { subjectId: s, purpose: 'personalised_ads', granted: true, source: 'web', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
     const bEngine = b.services.consent.decisions;
     expect((await bEngine.decide(input)).allow).toBe(true);
+    // A's NOTIFY for the opt-in may land during B's first load (which then is not cached): warm B's cache.
+    for (let i = 0; i < 50 && bEngine.decideCached(input) === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await bEngine.decide(input);
+    }
     expect(bEngine.decideCached(input)?.allow).toBe(true);
     await a.services.consent.consents.set(a.services.engine.db, ctx, { subjectId: s, purpose: 'personalised_ads', granted: false, source: 'web', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
     await waitFor(() => bEngine.decideCached(input) === undefined, 1000);
@@ -47,6 +52,10 @@ describe.skipIf(!PG)('decision cache coherence across instances (postgres, LISTE
     await a.services.consent.consents.set(db, ctx, { subjectId: s, purpose: 'user_experience_program', granted: true, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
     const bEngine = b.services.consent.decisions;
     expect((await bEngine.decide(input)).allow).toBe(true);
+    for (let i = 0; i < 50 && bEngine.decideCached(input) === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await bEngine.decide(input);
+    }
     await db.transaction().execute(async (trx) => {
       await a.services.consent.subjectStatus.markChild(trx, ctx, s, true);
       await new Promise((r) => setTimeout(r, 150));

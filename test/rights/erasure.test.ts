@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { runCli } from '../support/cli.js';
@@ -46,11 +48,19 @@ describe.each(ENGINES)('account erasure on %s', (kind) => {
 
   it('R-DSR-2: orders under legal hold are kept under a hold key, listed with reason and end date; the rest is shredded and purged; the e-mail is free again', async () => {
     const person = await makePerson(stack, 3);
+    const jwe = `${Buffer.from(JSON.stringify({ alg: 'ECDH-ES', enc: 'A256GCM' })).toString('base64url')}..aXY.Y2lwaGVy.dGFn`;
+    await stack.services.sealed.put(userCtx(person.id), 'diary', jwe);
+    const exported = await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'export', params: {}, verification: fresh() });
+    const exportFiles = () => fs.readdirSync(path.join(stack.config.dataDir, 'exports')).filter((f) => f.startsWith(exported.id));
+    expect(exportFiles()).toHaveLength(2);
     const r = await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'erase_account', params: {}, verification: fresh() });
     expect(r.status).toBe('completed');
+    expect(await stack.services.engine.db.selectFrom('sealed_values').select('name').where('subject_id', '=', person.id).execute()).toEqual([]);
+    // Export files are plaintext outside the vault: erasure deletes them at once, not after the link expires.
+    expect(exportFiles()).toHaveLength(0);
     const state = await endState(stack, person, r.id);
     expect(state).toEqual({
-      status: 'completed', steps: ['contacts', 'hold', 'purge', 'sessions', 'shred'], accounts: 0, sessions: 0, personOrders: 0, holdSubjects: 1,
+      status: 'completed', steps: ['contacts', 'exports', 'hold', 'purge', 'sessions', 'shred'], accounts: 0, sessions: 0, personOrders: 0, holdSubjects: 1,
       heldRecords: expect.arrayContaining(['order:1:tax_law_invoice_retention', 'order:2:tax_law_invoice_retention']), heldOrdersKeepNoCreditCheck: true,
       personShredded: true, holdKeysAlive: true, heldAudited: 2, shredAudited: 1, chain: 'intact',
     });

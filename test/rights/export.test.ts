@@ -50,7 +50,7 @@ describe.each(ENGINES)('access and export on %s', (kind) => {
     expect(data.notIncluded).toEqual([]);
   });
 
-  it('R-DSR-6: the export is JSON valid against docs/export.schema.json plus an HTML rendering of the same, downloadable until the link expires, then deleted', async () => {
+  it('R-DSR-6: the export is JSON valid against docs/export.schema.json plus an HTML rendering of the same, downloadable until the link expires, then deleted by the retention run', async () => {
     const person = await makePerson(stack, 3);
     const r = await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'export', params: {}, verification: fresh() });
     expect(r.status).toBe('completed');
@@ -69,7 +69,9 @@ describe.each(ENGINES)('access and export on %s', (kind) => {
     const files = fs.readdirSync(path.join(stack.config.dataDir, 'exports')).filter((f) => f.startsWith(r.id));
     expect(files).toHaveLength(2);
     const later = new Date(Date.now() + stack.services.policy.requests.exportLinkMs + 1000);
-    expect(await stack.services.rights.exports.sweep(userCtx('sweeper'), later)).toBeGreaterThanOrEqual(1);
+    const report = await stack.services.retention.run({ now: later });
+    expect(report.steps.find((st) => st.name === 'rights.exports')).toMatchObject({ ok: true, removed: expect.any(Number) });
+    expect(report.steps.find((st) => st.name === 'rights.exports')!.removed).toBeGreaterThanOrEqual(1);
     expect(fs.readdirSync(path.join(stack.config.dataDir, 'exports')).filter((f) => f.startsWith(r.id))).toHaveLength(0);
     await expect(stack.services.rights.exports.open(userCtx(person.id), person.id, r.id, 'json')).rejects.toMatchObject({ code: 'EXPORT_EXPIRED' });
   });

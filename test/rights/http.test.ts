@@ -150,5 +150,23 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
     expect(mail).toEqual([{ kind: 'rights_request_extended', purpose: 'subject_rights' }]);
     const done = await admin('POST', `/v1/admin/requests/${open!.id}/resume`);
     expect(done.json().status).toBe('completed');
+    expect((await admin('POST', `/v1/admin/requests/${open!.id}/decline`, { reason: 'EXCESSIVE' })).json().code).toBe('CONFLICT');
+  });
+
+  it('R-DSR-4: staff decline an open request with a reason code; the person sees why and that they may complain', async () => {
+    const p = await person();
+    await stepUp(p.token);
+    stack.services.rights.doer.onErasureStep = () => {
+      throw new Error('crash');
+    };
+    await call('POST', '/v1/me/requests', p.token, { type: 'erase_account' });
+    stack.services.rights.doer.onErasureStep = undefined;
+    const [open] = (await call('GET', '/v1/me/requests', p.token)).json() as { id: string }[];
+    expect((await admin('POST', `/v1/admin/requests/${open!.id}/decline`, { reason: 'BORED' })).statusCode).toBe(400);
+    const res = await admin('POST', `/v1/admin/requests/${open!.id}/decline`, { reason: 'OTHERS_PRIVACY' });
+    expect(res.statusCode, res.body).toBe(200);
+    const seen = (await call('GET', `/v1/me/requests/${open!.id}`, p.token)).json();
+    expect(seen).toMatchObject({ status: 'declined', decline: { reason: 'OTHERS_PRIVACY', explanation: expect.stringMatching(/another person/), complaint: expect.stringMatching(/supervisory authority/) } });
+    expect(seen.trail.at(-1)).toMatchObject({ status: 'declined', reason: 'OTHERS_PRIVACY' });
   });
 });

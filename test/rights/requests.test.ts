@@ -114,4 +114,21 @@ describe.each(ENGINES)('rights request lifecycle on %s', (kind) => {
     expect(after.filter((c) => c.granted)).toHaveLength(0);
     expect(after.find((c) => c.purpose === 'marketing_messages')?.status).toBe('withdrawn');
   });
+  it('R-DSR-4: more open requests than the limit are declined EXCESSIVE; a correction the owning module refuses is closed, not left open', async () => {
+    const subject = randomUUID();
+    const { db } = stack.services.engine;
+    const at = new Date().toISOString();
+    for (let i = 0; i < 10; i++) {
+      await db.insertInto('rights_requests').values({
+        id: randomUUID(), subject_id: subject, type: 'erase_partial', status: 'in_progress', received_at: at, due_at: at, extended_ms: 0, verification_method: 'session_step_up',
+        filed_by: `user:${subject}`, params: '{}', decline_reason: null, override_justification: null, completed_at: null, export_file: null, export_expires_at: null, updated_at: at,
+      }).execute();
+    }
+    const r = await rights().file(userCtx(subject), { subjectId: subject, type: 'access', params: {}, verification: {} });
+    expect(r.declineReason).toBe('EXCESSIVE');
+    const other = randomUUID();
+    await expect(rights().file(userCtx(other), { subjectId: other, type: 'rectify', params: { fields: ['accounts.email'] }, verification: fresh(), corrections: { 'accounts.email': 'not-an-address' } })).rejects.toBeTruthy();
+    const [closed] = await rights().list(other);
+    expect(closed).toMatchObject({ status: 'declined', declineReason: 'UNREALISTIC' });
+  });
 });

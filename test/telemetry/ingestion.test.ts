@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { systemContext } from '../../src/internal/context.js';
-import { consentKit, newSubject, usageEvents, type ConsentKit } from './support.js';
+import { consentKit, newSubject, signedInUser, usageEvents, type ConsentKit } from './support.js';
 
 describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   let stack: TestStack;
@@ -69,6 +69,17 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
     expect((await send(token, usageEvents(1))).statusCode).toBe(200);
     const second = await stack.services.telemetry.pseudonyms.pseudonymFor(stack.services.engine.db, subject);
     expect(second).not.toBe(first);
+  });
+
+  it('R-TEL-2: an app session sends events for its own account, with only the app platform and version as attributes', async () => {
+    const { token, subjectId } = await signedInUser(stack, `app-${kind}@example.org`);
+    const send = () => stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Bearer ${token}`, 'x-app-platform': 'android', 'x-app-version': '5.12.3' }, payload: usageEvents(2) });
+    expect((await send()).json().code).toBe('CONSENT_MISSING');
+    await kit.optIn(subjectId);
+    expect((await send()).json()).toEqual({ accepted: 2 });
+    const rows = await stack.services.engine.db.selectFrom('telemetry_events').selectAll().where('model', '=', 'app-android').execute();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ firmware: '5.12.3', region: null });
   });
 
   it('R-KID-2: a child account is never accepted, even opted in', async () => {

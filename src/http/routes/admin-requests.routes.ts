@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
-import { REQUEST_TYPES, REQUEST_STATUSES, STAFF_IDENTITY_CHECKS, type RequestParams } from '../../modules/rights/rights.js';
+import { DECLINE_REASONS, REQUEST_TYPES, REQUEST_STATUSES, STAFF_IDENTITY_CHECKS, type RequestParams } from '../../modules/rights/rights.js';
 import { RequestView, presentRequest } from './requests.presenter.js';
 import { adminOf } from './rights.auth.js';
 
@@ -81,6 +81,25 @@ export async function adminRequestsRoutes(app: AppInstance): Promise<void> {
     async (request) => {
       const ctx = await adminOf(request, verify);
       const r = await rights.requests.override(ctx, request.params.id, request.body.justification);
+      return { ...presentRequest(r), subjectId: r.subjectId };
+    },
+  );
+
+  app.post(
+    '/v1/admin/requests/:id/decline',
+    {
+      schema: {
+        tags: ['rights-admin'],
+        summary: 'Decline an open request with a reason code (R-DSR-4); the answer tells the person why and where to complain',
+        security,
+        params: IdParams,
+        body: Type.Object({ reason: lit(DECLINE_REASONS) }, { additionalProperties: false }),
+        response: { 200: QueueView },
+      },
+    },
+    async (request) => {
+      const ctx = await adminOf(request, verify);
+      const r = await rights.requests.declineOpen(ctx, request.params.id, request.body.reason);
       return { ...presentRequest(r), subjectId: r.subjectId };
     },
   );

@@ -15,7 +15,8 @@ const DecisionRequest = Type.Object(
 const DecisionView = Type.Object({
   allow: Type.Boolean(),
   reason: Type.String(),
-  legalBasis: Type.Union([Type.String(), Type.Null()]),
+  // A type list, not anyOf: fast-json-stringify serialises anyOf by validating each branch, on every answer.
+  legalBasis: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   policyVersion: Type.String(),
 });
 const Batch = Type.Object({ decisions: Type.Array(DecisionRequest, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { Engine } from '../../internal/db/engine.js';
@@ -27,9 +28,15 @@ export class DecisionEngine implements DecisionGate {
   private readonly cache = new Map<string, SubjectState>();
   private readonly pending = new Map<string, number>();
   private readonly loading = new Map<string, Promise<SubjectState>>();
-  /** Bumped by every invalidation: a load that raced with a change does not cache what it read. */
+  /**
+   * Bumped by every invalidation; `invalidatedAt` records it per subject, so a load that raced with a change of
+   * its subject does not cache what it read (changes of other subjects do not matter). `clearedAt` covers clear().
+   */
   private generation = 0;
+  private clearedAt = 0;
+  private readonly invalidatedAt = new Map<string, number>();
   private readonly sync: DecisionCacheSync | undefined;
+  private readonly instanceId = randomUUID();
 
   constructor(
     private readonly engine: Engine,
@@ -137,13 +144,19 @@ export class DecisionEngine implements DecisionGate {
     this.invalidate(subjectId);
     if (this.sync) {
       this.pending.set(subjectId, Date.now() + PENDING_MS);
-      await sql`SELECT pg_notify(${this.sync.channel}, ${subjectId})`.execute(db);
+      await sql`SELECT pg_notify(${this.sync.channel}, ${`${this.instanceId} ${subjectId}`})`.execute(db);
     }
   }
 
   /** Drops one subject's cached state (after a commit, or when told by another instance). */
   invalidate(subjectId: string): void {
     this.generation++;
+    // Bounded: forgetting per-subject marks is safe when treated as a clear of everything in flight.
+    if (this.invalidatedAt.size >= 10_000) {
+      this.invalidatedAt.clear();
+      this.clearedAt = this.generation;
+    }
+    this.invalidatedAt.set(subjectId, this.generation);
     this.cache.delete(subjectId);
   }
 
@@ -155,10 +168,17 @@ export class DecisionEngine implements DecisionGate {
 
   clear(): void {
     this.generation++;
+    this.clearedAt = this.generation;
+    this.invalidatedAt.clear();
     this.cache.clear();
   }
 
-  private onRemoteChange(subjectId: string): void {
+  /**
+   * Payload `<instance> <subject>`. Our own notices count too (a change made in a caller's transaction is only
+   * final at its commit); the instance id is there for diagnostics.
+   */
+  private onRemoteChange(payload: string): void {
+    const subjectId = payload.slice(payload.indexOf(' ') + 1);
     this.pending.delete(subjectId);
     this.invalidate(subjectId);
   }
@@ -176,7 +196,9 @@ export class DecisionEngine implements DecisionGate {
     for (const r of rows) rowsById.set(r.subject_id, [...(rowsById.get(r.subject_id) ?? []), r]);
     const out = new Map<string, SubjectState>();
     for (const id of subjectIds) out.set(id, stateFromRows(this.rules, statusById.get(id), rowsById.get(id) ?? []));
-    if (generation === this.generation) for (const [id, state] of out) this.remember(id, state);
+    if (this.clearedAt <= generation) {
+      for (const [id, state] of out) if ((this.invalidatedAt.get(id) ?? 0) <= generation) this.remember(id, state);
+    }
     return out;
   }
 

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
@@ -9,10 +8,9 @@ import type { RightsDeps } from './rights.deps.js';
 import type { RightsWork, WorkOutcome } from './rights.work.js';
 import { collect } from './rights.collector.js';
 import { writeExport } from './rights.export.js';
+import { exportDir } from './rights.files.js';
 import { accountEraser, type ErasureStep } from './rights.eraser.js';
 import * as repo from './rights.repository.js';
-
-export const exportDir = (deps: RightsDeps): string => path.join(deps.config.dataDir, 'exports');
 
 const unavailable = (what: string): AppError => new AppError('UNAVAILABLE', `${what} is not available in this build`);
 

@@ -4,9 +4,10 @@ import type { RightsDeps } from './rights.deps.js';
 import { holdOrders } from './rights.holds.js';
 import { personalTables, purgeSubject, sharedContacts } from './rights.purge.js';
 import * as repo from './rights.repository.js';
+import { deleteExportsOf } from './rights.files.js';
 
 /** The steps of account erasure, in order. Each is recorded in `erasure_steps` when done; a re-run skips those. */
-export const ERASURE_STEPS = ['hold', 'shred', 'sessions', 'contacts', 'purge'] as const;
+export const ERASURE_STEPS = ['hold', 'shred', 'exports', 'sessions', 'contacts', 'purge'] as const;
 export type ErasureStep = (typeof ERASURE_STEPS)[number];
 
 export interface EraserProps {
@@ -47,6 +48,10 @@ export async function accountEraser(p: EraserProps): Promise<ErasureResult> {
         break;
       case 'shred':
         await shredStep(deps, ctx, requestId, subjectId, at);
+        break;
+      case 'exports':
+        await deleteExportsOf(deps, subjectId);
+        await repo.markStep(deps.db, requestId, subjectId, step, at);
         break;
       case 'sessions':
         await purgeSubject(deps.db, ['sessions'], subjectId);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { RightsDeps } from './rights.deps.js';
-import { exportDir } from './rights.doer.js';
 import * as repo from './rights.repository.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
@@ -11,6 +10,9 @@ import type { Database } from '../../internal/db/database.js';
 type Db = Kysely<Database> | Transaction<Database>;
 
 export type ExportFormat = 'json' | 'html';
+
+/** Where export files live: inside the data directory, never served statically. */
+export const exportDir = (deps: RightsDeps): string => path.join(deps.config.dataDir, 'exports');
 
 /** Export downloads (R-DSR-6): only the person's own, only until the link expires; then the files are deleted. */
 export class ExportFiles {
@@ -40,4 +42,17 @@ export class ExportFiles {
     }
     return due.length;
   }
+}
+
+/**
+ * Account erasure: export files are plaintext copies outside the vault, so crypto-shredding does not reach them;
+ * they are deleted at once instead of at the end of their link's life. Idempotent.
+ */
+export async function deleteExportsOf(deps: RightsDeps, subjectId: string): Promise<number> {
+  const rows = (await repo.requestsOf(deps.db, subjectId)).filter((r) => r.export_file !== null);
+  for (const row of rows) {
+    for (const ext of ['json', 'html']) fs.rmSync(path.join(exportDir(deps), `${row.export_file}.${ext}`), { force: true });
+    await repo.updateRequest(deps.db, row.id, { export_file: null });
+  }
+  return rows.length;
 }

@@ -2,8 +2,11 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 
-/** Tables holding a person's data that the policy's `fields:` map does not name (they hold no sealed field). */
-const EXTRA_TABLES = ['sessions'] as const;
+/**
+ * Tables holding a person's data under another name than the policy's `fields:` map uses: sessions hold no sealed
+ * field, and the sealed module binds its ciphertext to `sealed.value` while its table is `sealed_values`.
+ */
+const EXTRA_TABLES = ['sessions', 'sealed_values'] as const;
 
 /** Every table that holds a declared personal field, from the policy (R-CLS-1): the purge follows the policy, not a list in code. */
 export function personalTables(policy: CompiledPolicy): string[] {

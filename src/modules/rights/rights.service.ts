@@ -71,6 +71,14 @@ export class RightsService {
     return this.proceed(ctx, id, request.verificationMethod ?? 'staff_attested', undefined);
   }
 
+  /** R-DSR-4: staff decline an open request with a reason code; the person is told why and where to complain. */
+  async declineOpen(ctx: ActorContext, id: string, reason: DeclineReason): Promise<RightsRequest> {
+    const request = await this.get(id);
+    if (request.status === 'completed' || request.status === 'declined') throw errors.conflict('The request is closed');
+    await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, reason));
+    return this.get(id);
+  }
+
   /** R-DSR-8: extends the due date (in total at most the policy's maxExtension), with a reason; the person is told. */
   async extend(ctx: ActorContext, id: string, byMs: number, reason: string): Promise<RightsRequest> {
     const request = await this.get(id);
@@ -156,7 +164,15 @@ export class RightsService {
 
   private async finish(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<RightsRequest> {
     const id = request.id;
-    const outcome = await this.work.run(ctx, request, corrections);
+    let outcome;
+    try {
+      outcome = await this.work.run(ctx, request, corrections);
+    } catch (e) {
+      // A correction whose new value is refused (an invalid e-mail, a taken phone) cannot be resumed: its values
+      // are not kept. It is closed as UNREALISTIC and the person gets the module's error to fix and file again.
+      if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, 'UNREALISTIC'));
+      throw e;
+    }
     await this.db.transaction().execute(async (trx) => {
       await repo.updateRequest(trx, id, { completed_at: new Date().toISOString(), ...outcome.patch });
       await this.step(trx, ctx, id, request.subjectId, 'completed', null, outcome.auditDetails);

@@ -40,8 +40,8 @@ function holdsPii(value: string): boolean {
 const refuse = (code: 'UNKNOWN_EVENT' | 'EVENT_FIELD_INVALID' | 'PII_IN_EVENT', message: string, index: number, field?: string): AppError =>
   new AppError(code, message, { index, ...(field ? { field } : {}) });
 
-function dayOf(at: unknown, index: number, now: number): string {
-  if (at === undefined) return new Date(now).toISOString().slice(0, 10);
+function dayOf(at: unknown, index: number, now: number, today?: string): string {
+  if (at === undefined) return today ?? new Date(now).toISOString().slice(0, 10);
   const ms = typeof at === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(at) ? Date.parse(at) : Number.NaN;
   if (!Number.isFinite(ms) || ms > now + MAX_SKEW_MS || ms < now - MAX_AGE_MS) {
     throw refuse('EVENT_FIELD_INVALID', `Event ${index}: "at" must be an ISO-8601 time within the last 31 days`, index, 'at');
@@ -54,7 +54,7 @@ function dayOf(at: unknown, index: number, now: number): string {
  * with the declared type. String values are scanned (R-CLS-3): a field holding an e-mail, phone, IMEI, card
  * or IP refuses the event rather than storing personal data in a non-personal store.
  */
-export function validateEvent(policy: CompiledPolicy, raw: unknown, index: number, now: number): ValidEvent {
+export function validateEvent(policy: CompiledPolicy, raw: unknown, index: number, now: number, today?: string): ValidEvent {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw refuse('EVENT_FIELD_INVALID', `Event ${index} is not an object`, index);
   const { event, at, fields, ...rest } = raw as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
@@ -76,10 +76,11 @@ export function validateEvent(policy: CompiledPolicy, raw: unknown, index: numbe
     }
     out[name] = value as FieldValue;
   }
-  return { event: event as string, day: dayOf(at, index, now), fields: out };
+  return { event: event as string, day: dayOf(at, index, now, today), fields: out };
 }
 
 /** Validates a whole batch; the first bad event refuses the batch, so nothing of it is stored. */
 export function validateBatch(policy: CompiledPolicy, raws: readonly unknown[], now = Date.now()): ValidEvent[] {
-  return raws.map((raw, i) => validateEvent(policy, raw, i, now));
+  const today = new Date(now).toISOString().slice(0, 10);
+  return raws.map((raw, i) => validateEvent(policy, raw, i, now, today));
 }

@@ -26,6 +26,7 @@ export interface BridgeOptions {
   readonly group?: string;
 }
 
+const DEFAULT_CONNECTIONS = 32;
 const TOPICS = ['devices/+/events', 'devices/+/crash', 'devices/+/activation'];
 
 /**
@@ -41,16 +42,18 @@ export class MqttBridge {
 
   constructor(private readonly o: BridgeOptions) {
     this.tokens = new DeviceTokenCache(o.engine.db);
+    // A connection holds one unacknowledged message at a time (mqtt.js hands over the next after the PUBACK), so
+    // batches stay below the number of connections; several flushes in flight keep every connection busy.
     this.events = new GroupCommit(async (batch) => {
       const outcomes = await o.ingestion.ingestMany(batch.map(({ identity, message }) => ({ source: identity, events: Array.isArray(message.payload.events) ? message.payload.events : [] })));
       outcomes.forEach((outcome, i) => {
         if ('refused' in outcome) this.refuse(batch[i]!.message.deviceRef, 'events', outcome.refused);
       });
-    });
+    }, Math.ceil((o.connections ?? DEFAULT_CONNECTIONS) / 2), 2, o.engine.kind === 'postgres' ? 2 : 1);
   }
 
   async start(): Promise<void> {
-    const n = this.o.connections ?? 8;
+    const n = this.o.connections ?? DEFAULT_CONNECTIONS;
     const prefix = this.o.clientPrefix ?? `pledge-bridge-${randomBytes(4).toString('hex')}`;
     const shared = TOPICS.map((t) => `$share/${this.o.group ?? 'pledge-bridge'}/${t}`);
     this.clients = await Promise.all(

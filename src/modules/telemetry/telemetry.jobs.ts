@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Services } from '../../start/services.js';
+import type { Config } from '../../internal/config/config.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError } from '../../internal/errors/app-error.js';
 import { MqttBridge, type DeviceMessageHandler } from './mqtt-bridge.js';
@@ -14,7 +16,11 @@ export function crashHandler(services: Services): DeviceMessageHandler {
   };
 }
 
+/** Identifies the store in the bridge's client ids and shared-subscription group. */
+export const bridgeStoreId = (config: Config): string => createHash('sha256').update(config.databaseUrl ?? config.dataDir).digest('hex').slice(0, 10);
+
 export function createBridge(services: Services, url: string, options: { connections?: number; clientPrefix?: string; group?: string } = {}): MqttBridge {
+  const storeId = bridgeStoreId(services.config);
   return new MqttBridge({
     url,
     engine: services.engine,
@@ -27,8 +33,11 @@ export function createBridge(services: Services, url: string, options: { connect
       if (!handler) return Promise.reject(new AppError('ROUTE_NOT_FOUND', 'Device activation is not served over MQTT here'));
       return handler(identity, message);
     },
-    clientPrefix: options.clientPrefix ?? 'pledge-bridge',
     ...options,
+    // Stable per store, so a restarted bridge resumes its broker sessions (and gets what it had not acknowledged),
+    // and distinct per store, so two deployments on one broker never share sessions.
+    clientPrefix: options.clientPrefix ?? `pledge-bridge-${storeId}`,
+    group: options.group ?? `pledge-${storeId}`,
   });
 }
 
