@@ -24,9 +24,13 @@ function makeRows(from: number, count: number, prevHash: string, at: string): Au
       policy_hash: 'a'.repeat(64),
       prev_hash: prev,
     };
-    // Rows read from a database hold flat strings; template literals here would be V8 cons strings, slower to hash.
-    for (const k of Object.keys(row) as (keyof typeof row)[]) if (typeof row[k] === 'string') (row as Record<string, unknown>)[k] = Buffer.from(row[k] as string).toString();
-    const full = { ...row, hash: entryHash(row) };
+    // Rows read from a database hold flat strings (template literals here would be V8 cons strings, slower to
+    // hash) in plain fast-property objects. The rows were first built by rewriting keys in a loop and spreading,
+    // which left them as dictionary-mode objects: every field read was a hash look-up, and the walk measured that
+    // (~2.5× slower per entry) rather than the hash. Drivers build each row object in one go, like this literal.
+    const f = (x: string): string => Buffer.from(x).toString();
+    const flat = { seq: row.seq, at: f(row.at), actor: f(row.actor), action: f(row.action), subject_id: f(row.subject_id), purpose: f(row.purpose), target: f(row.target), details: f(row.details), policy_version: f(row.policy_version), policy_hash: f(row.policy_hash), prev_hash: f(row.prev_hash) };
+    const full = { seq: flat.seq, at: flat.at, actor: flat.actor, action: flat.action, subject_id: flat.subject_id, purpose: flat.purpose, target: flat.target, details: flat.details, policy_version: flat.policy_version, policy_hash: flat.policy_hash, prev_hash: flat.prev_hash, hash: entryHash(flat) };
     rows[j] = full;
     prev = full.hash;
   }

@@ -67,3 +67,30 @@ describe.skipIf(!PG)('decision cache coherence across instances (postgres, LISTE
     expect((await a.services.consent.decisions.decide(input)).reason).toBe('SUBJECT_IS_CHILD');
   });
 });
+
+/** SQLite has no NOTIFY: processes on one file poll `decision_changes` (e.g. the CLI erasing beside the server). */
+describe('decision cache coherence across instances (sqlite, one file)', () => {
+  let a: TestStack;
+  let b: TestStack;
+  beforeAll(async () => {
+    a = await createStack('sqlite');
+    b = await createStack('sqlite', { dataDir: a.config.dataDir });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('R-USE-1: an erasure recorded by another instance on the same file denies in this one within a second', async () => {
+    const s = randomUUID();
+    const input = { subjectId: s, purpose: 'provide_service', category: 'user.name' };
+    const bEngine = b.services.consent.decisions;
+    expect((await bEngine.decide(input)).allow).toBe(true);
+    expect(bEngine.decideCached(input)?.allow).toBe(true);
+    await a.services.consent.subjectStatus.markErased(a.services.engine.db, ctx, s);
+    const started = Date.now();
+    while (bEngine.decideCached(input) !== undefined && Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(bEngine.decideCached(input)).toBeUndefined();
+    expect((await bEngine.decide(input)).reason).toBe('SUBJECT_ERASED');
+  });
+});

@@ -8,7 +8,7 @@ import { systemContext } from '../../src/internal/context.js';
 import { person } from '../accounts/helpers.js';
 
 /** Starts `pledge serve` on a free port and resolves with its base URL once it listens. */
-function serve(env: Record<string, string>): Promise<{ url: string; proc: ChildProcess }> {
+function serve(env: Record<string, string>): Promise<{ url: string; decisionsUrl?: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'bin/pledge.js'), 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -16,9 +16,12 @@ function serve(env: Record<string, string>): Promise<{ url: string; proc: ChildP
   });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: proc.stdout! });
+    let url: string | undefined;
+    let decisionsUrl: string | undefined;
     lines.on('line', (line) => {
-      const m = /Pledge listening on (http:\/\/[^"\s]+)/.exec(line);
-      if (m) resolve({ url: m[1]!, proc });
+      url ??= /Pledge listening on (http:\/\/[^"\s]+)/.exec(line)?.[1];
+      decisionsUrl ??= /Pledge decision API listening on (http:\/\/[^"\s]+)/.exec(line)?.[1];
+      if (url && (decisionsUrl || env.PLEDGE_DECISIONS_PORT === undefined)) resolve({ url, ...(decisionsUrl ? { decisionsUrl } : {}), proc });
     });
     proc.once('exit', (code) => reject(new Error(`pledge serve exited with ${code}`)));
   });
@@ -28,7 +31,7 @@ function serve(env: Record<string, string>): Promise<{ url: string; proc: ChildP
 describe.skipIf(!ENGINES.includes('postgres'))('two pledge server processes on one PostgreSQL schema', () => {
   let stack: TestStack;
   let a: { url: string; proc: ChildProcess };
-  let b: { url: string; proc: ChildProcess };
+  let b: { url: string; decisionsUrl?: string; proc: ChildProcess };
   let key: string;
 
   beforeAll(async () => {
@@ -37,7 +40,8 @@ describe.skipIf(!ENGINES.includes('postgres'))('two pledge server processes on o
     // One data directory (key ring, cookie secret), as two instances of one deployment share their configuration.
     const env = { PLEDGE_DATA_DIR: tmpDir(), DATABASE_URL: withSearchPath(PG_URL, stack.schema!), RATE_LIMIT_PER_MINUTE: '100000' };
     a = await serve(env);
-    b = await serve(env);
+    // B also serves the decision API alone on an internal port (PLEDGE_DECISIONS_PORT); decisions are asked there.
+    b = await serve({ ...env, PLEDGE_DECISIONS_PORT: '0' });
   }, 90_000);
   afterAll(async () => {
     a?.proc.kill('SIGTERM');
@@ -55,7 +59,7 @@ describe.skipIf(!ENGINES.includes('postgres'))('two pledge server processes on o
     const put = (granted: boolean) =>
       fetch(`${a.url}/v1/me/consents/personalised_ads`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ granted }) });
     const decideOnB = async () => {
-      const res = await fetch(`${b.url}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ subjectId: id, purpose: 'personalised_ads', category: 'user.contact.email' }) });
+      const res = await fetch(`${b.decisionsUrl}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ subjectId: id, purpose: 'personalised_ads', category: 'user.contact.email' }) });
       return ((await res.json()) as { reason: string }).reason;
     };
     expect((await put(true)).status).toBe(200);

@@ -109,5 +109,7 @@ describe.each(ENGINES)('account erasure on %s', (kind) => {
     expect(await stack.services.rights.requests.unfinished()).toEqual([]);
     await stack.services.rights.doer.run(userCtx(person.id), await stack.services.rights.requests.get(request!.id), undefined);
     expect(await endState(stack, person, request!.id)).toEqual(expected);
-  });
+    // Three child processes (each a cold tsx start): ~20 s on a quiet machine; the margin is for a loaded one,
+    // where a timed-out test would have its schema dropped under the still-running child.
+  }, 150_000);
 });

@@ -68,6 +68,15 @@ describe.each(ENGINES)('access log and retention sweeper on %s', (kind) => {
     expect(audit.map((a) => a.target)).toEqual(expect.arrayContaining(['access_log.rows', 'telemetry.crash_reports']));
   });
 
+  it('R-CHO-2: the sweeper removes the pseudonym link of anyone no longer in the program, even if no event told us', async () => {
+    const db = stack.services.engine.db;
+    const leaver = randomUUID();
+    await stack.services.telemetry.pseudonyms.pseudonymFor(db, leaver);
+    const report = await stack.services.retention.run();
+    expect(report.steps.find((s) => s.name === 'telemetry.links_of_leavers')?.removed).toBeGreaterThanOrEqual(1);
+    expect(await db.selectFrom('telemetry_links').selectAll().where('subject_id', '=', leaver).execute()).toEqual([]);
+  });
+
   it('retention: a failing sweep is reported and does not stop the others; `pledge retention run` prints the report', async () => {
     stack.services.retention.registerSweep(`test.broken.${kind}`, async () => {
       throw Object.assign(new Error('boom with data bob@example.com'), { code: 'TEST_BROKEN' });

@@ -6,7 +6,7 @@ import type { OrdersTable } from '../../modules/orders/orders.table.js';
 import type { DevicesTable } from '../../modules/devices/devices.table.js';
 import type { ContactErasureCodesTable, ContactsTable } from '../../modules/contacts/contacts.table.js';
 import type { SealedValuesTable } from '../../modules/sealed/sealed.table.js';
-import type { ConsentCurrentTable, ConsentEventsTable, ConsentReceiptsTable, ConsentSigningKeysTable, SubjectStatusTable } from '../../modules/consent/consent.table.js';
+import type { ConsentCurrentTable, ConsentEventsTable, ConsentReceiptsTable, ConsentSigningKeysTable, DecisionChangesTable, SubjectStatusTable } from '../../modules/consent/consent.table.js';
 import type { ApiKeysTable } from '../../modules/apikeys/apikey.table.js';
 import type { AccountsTable, SessionsTable, SignInThrottleTable } from '../../modules/accounts/accounts.table.js';
 import type { OutboxTable } from '../../modules/notices/outbox.table.js';
@@ -41,6 +41,7 @@ export interface Database {
   consent_receipts: ConsentReceiptsTable;
   consent_signing_keys: ConsentSigningKeysTable;
   subject_status: SubjectStatusTable;
+  decision_changes: DecisionChangesTable;
   api_keys: ApiKeysTable;
   rights_requests: RightsRequestsTable;
   rights_request_trail: RightsRequestTrailTable;

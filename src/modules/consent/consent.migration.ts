@@ -83,4 +83,18 @@ export const consentMigrations: PledgeMigration[] = [
       }
     },
   },
+  {
+    name: '0301_decision_changes',
+    async up(db, kind) {
+      // PostgreSQL announces changes with NOTIFY; SQLite processes sharing a file poll this table instead.
+      if (kind !== 'sqlite') return;
+      await db.schema
+        .createTable('decision_changes')
+        .ifNotExists()
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** Append-only ledger of consent events (W3C DPV statuses). Never updated, never deleted (triggers refuse it). */
 export interface ConsentEventsTable {
@@ -58,3 +58,10 @@ export type ConsentEventRow = Selectable<ConsentEventsTable>;
 export type NewConsentEventRow = Insertable<ConsentEventsTable>;
 export type ConsentCurrentRow = Selectable<ConsentCurrentTable>;
 export type SubjectStatusRow = Selectable<SubjectStatusTable>;
+
+/** SQLite only: changes of decision inputs, polled by every process on the same file to drop its cached copy. */
+export interface DecisionChangesTable {
+  seq: Generated<number>;
+  subject_id: string;
+  at: string;
+}

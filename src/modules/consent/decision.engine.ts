@@ -8,6 +8,7 @@ import type { Decision, DecisionGate, DecisionInput } from './decision.js';
 import type { SubjectState } from './consent.js';
 import { compileRules, judge, stateFromRows, type CompiledRules, type PurposeRule } from './decision.rules.js';
 import { DecisionCacheSync } from './decision.sync.js';
+import { DecisionChangePoller } from './decision.poll.js';
 import type { ConsentCurrentRow } from './consent.table.js';
 import * as repo from './consent.repository.js';
 
@@ -36,6 +37,7 @@ export class DecisionEngine implements DecisionGate {
   private clearedAt = 0;
   private readonly invalidatedAt = new Map<string, number>();
   private readonly sync: DecisionCacheSync | undefined;
+  private readonly poller: DecisionChangePoller | undefined;
   private readonly instanceId = randomUUID();
 
   constructor(
@@ -45,13 +47,16 @@ export class DecisionEngine implements DecisionGate {
     this.rules = compileRules(policy);
     this.categories = new Set(policy.categories.keys());
     this.sync = engine.pool ? new DecisionCacheSync(engine.pool, (id) => this.onRemoteChange(id), () => this.clear()) : undefined;
+    this.poller = engine.kind === 'sqlite' ? new DecisionChangePoller(engine.db, (id) => this.invalidate(id)) : undefined;
   }
 
   async start(): Promise<void> {
     await this.sync?.start();
+    await this.poller?.start();
   }
 
   async stop(): Promise<void> {
+    this.poller?.stop();
     await this.sync?.stop();
   }
 
@@ -67,11 +72,11 @@ export class DecisionEngine implements DecisionGate {
   }
 
   /** Loads the subject's state on a cache miss. Any failure denies: nothing is allowed by default. */
-  async decide(input: DecisionInput): Promise<Decision> {
+  async decide(input: DecisionInput, db?: Db): Promise<Decision> {
     try {
       const fast = this.decideCached(input);
       if (fast !== undefined) return fast;
-      const state = await this.stateOf(input.subjectId);
+      const state = db?.isTransaction ? (await this.loadMany([input.subjectId], db)).get(input.subjectId)! : await this.stateOf(input.subjectId);
       return judge(this.rules.byName.get(input.purpose) as PurposeRule, state);
     } catch {
       return this.rules.error;
@@ -142,6 +147,7 @@ export class DecisionEngine implements DecisionGate {
    */
   async noteChange(db: Db, subjectId: string): Promise<void> {
     this.invalidate(subjectId);
+    if (this.poller) await db.insertInto('decision_changes').values({ subject_id: subjectId, at: new Date().toISOString() }).execute();
     if (this.sync) {
       this.pending.set(subjectId, Date.now() + PENDING_MS);
       await sql`SELECT pg_notify(${this.sync.channel}, ${`${this.instanceId} ${subjectId}`})`.execute(db);
@@ -187,16 +193,17 @@ export class DecisionEngine implements DecisionGate {
     return (await this.loadMany([subjectId])).get(subjectId) as SubjectState;
   }
 
-  private async loadMany(subjectIds: readonly string[]): Promise<Map<string, SubjectState>> {
+  /** With a transaction handle the state read is not cached: the transaction may still roll back. */
+  private async loadMany(subjectIds: readonly string[], trx?: Db): Promise<Map<string, SubjectState>> {
     const generation = this.generation;
-    const db = this.engine.db;
+    const db = trx ?? this.engine.db;
     const [statuses, rows] = await Promise.all([repo.statusForMany(db, subjectIds), repo.currentForMany(db, subjectIds)]);
     const statusById = new Map(statuses.map((s) => [s.subject_id, s]));
     const rowsById = new Map<string, ConsentCurrentRow[]>();
     for (const r of rows) rowsById.set(r.subject_id, [...(rowsById.get(r.subject_id) ?? []), r]);
     const out = new Map<string, SubjectState>();
     for (const id of subjectIds) out.set(id, stateFromRows(this.rules, statusById.get(id), rowsById.get(id) ?? []));
-    if (this.clearedAt <= generation) {
+    if (trx === undefined && this.clearedAt <= generation) {
       for (const [id, state] of out) if ((this.invalidatedAt.get(id) ?? 0) <= generation) this.remember(id, state);
     }
     return out;

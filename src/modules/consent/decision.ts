@@ -1,3 +1,5 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
 import type { LegalBasis } from '../policy/policy.schema.js';
 
 /** Why a use of personal data was allowed or denied: stable codes, shown to engineers and auditors. */
@@ -36,5 +38,9 @@ export interface Decision {
 
 /** The only code that says yes. Implemented by the consent module's decision engine. */
 export interface DecisionGate {
-  decide(input: DecisionInput): Promise<Decision>;
+  /**
+   * `db` is the caller's handle when it decides inside a transaction: on a cache miss the subject's state is read
+   * through it (on SQLite a read through another handle would wait for the caller's own transaction for ever).
+   */
+  decide(input: DecisionInput, db?: Kysely<Database> | Transaction<Database>): Promise<Decision>;
 }

@@ -19,8 +19,8 @@ export class GateSwitch implements DecisionGate {
     return this.target !== undefined;
   }
 
-  decide(input: DecisionInput): Promise<Decision> {
-    if (this.target) return this.target.decide(input);
+  decide(input: DecisionInput, db?: Parameters<DecisionGate['decide']>[1]): Promise<Decision> {
+    if (this.target) return this.target.decide(input, db);
     const purpose = this.policy.purposes.get(input.purpose);
     const base = { policyVersion: this.policy.version };
     if (!purpose) return Promise.resolve({ ...base, allow: false, reason: 'PURPOSE_UNDECLARED', legalBasis: null });

@@ -80,7 +80,7 @@ export class Vault {
 
   /** The one read path: allowed only when the decision gate says yes for the field's category and this purpose. */
   async decrypt(db: Db, subjectId: string, table: string, field: string, ciphertext: Buffer, purpose: string): Promise<string> {
-    await this.authorise(subjectId, categoryOfField(this.o.policy, table, field), purpose);
+    await this.authorise(db, subjectId, categoryOfField(this.o.policy, table, field), purpose);
     const key = await this.dataKey(db, subjectId);
     return openField(key.dek, { table, field, subjectId, dekVersion: key.dekVersion }, ciphertext);
   }
@@ -89,7 +89,7 @@ export class Vault {
   async decryptFields<K extends string>(db: Db, subjectId: string, table: string, fields: Readonly<Record<K, Buffer | null | undefined>>, purpose: string): Promise<Record<K, string | null>> {
     const names = Object.keys(fields) as K[];
     const categories = new Set(names.map((f) => categoryOfField(this.o.policy, table, f)));
-    for (const category of categories) await this.authorise(subjectId, category, purpose);
+    for (const category of categories) await this.authorise(db, subjectId, category, purpose);
     const out = {} as Record<K, string | null>;
     if (names.every((f) => fields[f] === null || fields[f] === undefined)) {
       for (const f of names) out[f] = null;
@@ -154,8 +154,8 @@ export class Vault {
     this.cache.clear();
   }
 
-  private async authorise(subjectId: string, category: string, purpose: string): Promise<void> {
-    const decision = await this.o.gate.decide({ subjectId, category, purpose });
+  private async authorise(db: Db, subjectId: string, category: string, purpose: string): Promise<void> {
+    const decision = await this.o.gate.decide({ subjectId, category, purpose }, db);
     if (decision.allow) return;
     if (decision.reason === 'SUBJECT_ERASED') throw erased();
     throw new AppError('PURPOSE_DENIED', `Using ${category} for ${purpose} is not allowed (${decision.reason})`, { reason: decision.reason, category, purpose });
