@@ -70,6 +70,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const retention = new RetentionSweeper(engine.db, audit);
   const telemetry = createTelemetryServices({ engine, policy, audit, logger, vault, retention });
   telemetry.gate.use(consent.decisions);
+  consent.consents.endListeners.push(async (trx, ctx, subjectId, purpose) => {
+    if (purpose === policy.telemetry.purpose) await telemetry.pseudonyms.forget(trx, ctx, subjectId);
+  });
   const outbox = createOutbox({ config, engine, policy, vault, logger });
   const accounts = createAccountsModule({ engine, vault, audit, policy, outbox, children: consent.subjectStatus });
   const collection = createCollectionServices({

@@ -71,6 +71,17 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
     expect(second).not.toBe(first);
   });
 
+  it('R-TEL-2: withdrawing the User Experience Program consent removes the pseudonym link in the same transaction, before any further event', async () => {
+    const subject = newSubject();
+    const token = await device(subject);
+    await kit.optIn(subject);
+    expect((await send(token, usageEvents(1))).statusCode).toBe(200);
+    const db = stack.services.engine.db;
+    expect(await db.selectFrom('telemetry_links').selectAll().where('subject_id', '=', subject).execute()).toHaveLength(1);
+    await kit.optOut(subject);
+    expect(await db.selectFrom('telemetry_links').selectAll().where('subject_id', '=', subject).execute()).toEqual([]);
+  });
+
   it('R-TEL-2: an app session sends events for its own account, with only the app platform and version as attributes', async () => {
     const { token, subjectId } = await signedInUser(stack, `app-${kind}@example.org`);
     const send = () => stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Bearer ${token}`, 'x-app-platform': 'android', 'x-app-version': '5.12.3' }, payload: usageEvents(2) });

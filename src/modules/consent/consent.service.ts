@@ -38,6 +38,12 @@ export class ConsentLedger {
     private readonly signer: ReceiptSigner,
   ) {}
 
+  /**
+   * Called inside the change's transaction whenever a consent ends (withdrawn, refused, expired, revoked), so that
+   * what rested on it stops at once: e.g. telemetry drops the person's pseudonym link (R-TEL-2).
+   */
+  readonly endListeners: ((trx: Transaction<Database>, ctx: ActorContext, subjectId: string, purpose: string) => Promise<void>)[] = [];
+
   /** Records consent changes; joins the caller's transaction when given one. */
   async change(db: Db, ctx: ActorContext, input: ConsentChangeInput): Promise<ConsentChangeResult> {
     for (const c of input.changes) this.consentPurpose(c.purpose);
@@ -47,6 +53,7 @@ export class ConsentLedger {
       const receiptId = randomUUID();
       for (const c of input.changes) {
         const purpose = this.consentPurpose(c.purpose);
+        if (c.status !== 'given') for (const listener of this.endListeners) await listener(trx, ctx, input.subjectId, c.purpose);
         const expiresAt = c.status === 'given' && purpose.consentExpiresMs !== undefined ? new Date(at.getTime() + purpose.consentExpiresMs).toISOString() : null;
         await repo.insertEvent(
           trx,
