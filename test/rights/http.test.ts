@@ -149,6 +149,28 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
     expect(await stack.services.vault.isShredded(stack.services.engine.db, shared.id)).toBe(true);
   });
 
+  it('R-DSR-2: one device can be erased on its own; its row and telemetry token are gone, the other device stays', async () => {
+    const p = await person();
+    const ctx = { actor: { type: 'user' as const, id: p.id }, requestId: randomUUID() };
+    const base = { event: 'activation' as const, imei: '490154203237518', model: 'Air Purifier 4', firmware: '1.2.3', location: { lat: 52.52, lon: 13.405 } };
+    const first = await stack.services.devices.activate(ctx, { ...base, deviceId: `dev-${randomUUID().slice(0, 8)}` });
+    const second = await stack.services.devices.activate(ctx, { ...base, deviceId: `dev-${randomUUID().slice(0, 8)}`, model: 'Standing Fan 2' });
+    await stepUp(p.token);
+    const other = await person();
+    await stepUp(other.token);
+    const notTheirs = await call('POST', '/v1/me/requests', other.token, { type: 'erase_partial', target: { kind: 'device', id: first.id } });
+    expect(notTheirs.json()).toMatchObject({ status: 'declined', decline: { reason: 'UNREALISTIC' } });
+    const res = await call('POST', '/v1/me/requests', p.token, { type: 'erase_partial', target: { kind: 'device', id: first.id } });
+    expect(res.json().status).toBe('completed');
+    const devices = (await call('GET', '/v1/me/data', p.token)).json().devices as { id: string }[];
+    expect(devices.map((d) => d.id)).toEqual([second.id]);
+    const db = stack.services.engine.db;
+    expect(await db.selectFrom('devices').select('id').where('id', '=', first.id).execute()).toEqual([]);
+    const tokens = await db.selectFrom('device_tokens').selectAll().where('device_ref', '=', first.id).execute();
+    expect(tokens.length).toBeGreaterThan(0);
+    expect(tokens.every((t) => t.revoked_at !== null)).toBe(true);
+  });
+
   it('R-DSR-8: an extension needs a reason, stays within the policy maximum and tells the person through the outbox', async () => {
     const p = await person();
     await stepUp(p.token);

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, entryHash, entryHashV1 } from './audit.hash.js';
+import { GENESIS_HASH, entryHash } from './audit.hash.js';
 import type { AuditRow } from './audit.table.js';
 
 export type ChainBreak =
@@ -22,8 +22,7 @@ export class ChainVerifier {
     if (this.firstBreak) return false;
     if (row.seq !== this.expectedSeq) this.firstBreak = { kind: 'sequence_gap', seq: row.seq, expected: this.expectedSeq };
     else if (row.prev_hash !== this.prevHash) this.firstBreak = { kind: 'prev_mismatch', seq: row.seq };
-    // A version-1 hash is tried only when the version-2 one does not match (entries written before v2).
-    else if (entryHash(row) !== row.hash && entryHashV1(row) !== row.hash) this.firstBreak = { kind: 'hash_mismatch', seq: row.seq };
+    else if (entryHash(row) !== row.hash) this.firstBreak = { kind: 'hash_mismatch', seq: row.seq };
     if (this.firstBreak) return false;
     this.prevHash = row.hash;
     this.expectedSeq++;

@@ -30,3 +30,9 @@ export function byIdAnySubject(db: Db, id: string): Promise<DeviceRow | undefine
 export function withPreciseLocation(db: Db, limit: number): Promise<DeviceRow[]> {
   return db.selectFrom('devices').selectAll().where('precise_location', 'is not', null).orderBy('id').limit(limit).execute();
 }
+
+/** R-DSR-2 partial erasure: the row and its ciphertexts go; nothing of it is kept elsewhere (no history table). */
+export async function deleteDevice(db: Db, subjectId: string, id: string): Promise<number> {
+  const r = await db.deleteFrom('devices').where('subject_id', '=', subjectId).where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -87,6 +87,24 @@ export class DevicesService {
     return out;
   }
 
+  /** Whether a device is the subject's (for the rights module's screening of a partial erasure). */
+  async owns(subjectId: string, id: string): Promise<boolean> {
+    return (await repo.byId(this.o.db, subjectId, id)) !== undefined;
+  }
+
+  /**
+   * R-DSR-2: erases one device of the subject — its identifiers, IMEI, model and location — and revokes its
+   * telemetry token so that it can no longer send in the person's name. Idempotent.
+   */
+  async remove(ctx: ActorContext, subjectId: string, id: string): Promise<void> {
+    await this.o.db.transaction().execute(async (trx) => {
+      const removed = await repo.deleteDevice(trx, subjectId, id);
+      if (removed === 0) return;
+      await revokeDeviceTokens(trx, id);
+      await this.o.audit.append(trx, ctx, { action: 'devices.erased', subjectId, target: `device:${id}` });
+    });
+  }
+
   /** R-CHO-3: a device's own precision (null follows the account); what is stored is coarsened at once. */
   async setPrecision(ctx: ActorContext, id: string, precision: LocationPrecision | null): Promise<DeviceView> {
     const subjectId = userSubject(ctx);

@@ -4,6 +4,7 @@ import type { ProfileChanges } from '../accounts/account.js';
 import { randomUUID } from 'node:crypto';
 import type { ActorContext } from '../../internal/context.js';
 import type { ContactsService } from '../contacts/contacts.service.js';
+import type { DevicesService } from '../devices/devices.service.js';
 import type { PartialEraser, PartialKind, Rectifier } from './rights.deps.js';
 
 /** Correctable account fields (`table.field` as in the policy) → the key of the accounts module's profile change. */
@@ -36,16 +37,21 @@ export function accountRectifiers(profile: ProfileUpdater): Record<string, Recti
 }
 
 /**
- * R-DSR-2 erasure of a part, through the owning module. Only shared contacts have an erase operation so far
- * (the contacts module shreds the contact's own key); devices and delivery addresses wait for theirs.
+ * R-DSR-2 erasure of a part, through the owning module: a shared contact (the contacts module shreds the
+ * contact's own key) or a device (the devices module deletes the row and revokes its token). Delivery addresses
+ * wait for a delivery state on orders.
  */
-export function partialErasers(m: { readonly contacts: ContactsService }): Partial<Record<PartialKind, PartialEraser>> {
+export function partialErasers(m: { readonly contacts: ContactsService; readonly devices: DevicesService }): Partial<Record<PartialKind, PartialEraser>> {
   const asPerson = (subjectId: string): ActorContext => ({ actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' });
   return {
     contact: {
       // The person's own contacts are those the contacts module lists for them; anything else is "not found".
       check: async (subjectId, id) => ((await m.contacts.list(asPerson(subjectId))).some((c) => c.id === id) ? 'ok' : 'not_found'),
       erase: (ctx, _subjectId, id) => m.contacts.remove(ctx, id),
+    },
+    device: {
+      check: async (subjectId, id) => ((await m.devices.owns(subjectId, id)) ? 'ok' : 'not_found'),
+      erase: (ctx, subjectId, id) => m.devices.remove(ctx, subjectId, id),
     },
   };
 }
