@@ -1,4 +1,4 @@
-import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Engine } from './engine.js';
 import { allMigrations } from './migrations.js';
 
@@ -7,22 +7,38 @@ export interface MigrateResult {
 }
 
 /**
- * Brings the schema to the latest version. The server start, the CLI and the tests all call this;
- * Kysely's migrator records what ran and takes a lock, so running it twice (or from two processes) is safe.
+ * Brings the schema to the latest version. The server start, the CLI and the tests all call this.
+ *
+ * Our own small runner rather than Kysely's Migrator: the Migrator introspects every table of every schema to
+ * find its own, which races with other schemas being dropped on a shared server (parallel test schemas) and
+ * failed there. Here all pending migrations run in one transaction behind a lock — an advisory lock on
+ * PostgreSQL, the write lock on SQLite — so two processes starting at once apply each migration exactly once,
+ * and a crash half-way leaves nothing applied (DDL is transactional on both engines).
  */
 export async function migrateToLatest(engine: Engine): Promise<MigrateResult> {
-  const provider: MigrationProvider = {
-    getMigrations: async () => {
-      const out: Record<string, Migration> = {};
-      for (const m of allMigrations) out[m.name] = { up: (db) => m.up(db, engine.kind) };
-      return out;
-    },
-  };
-  // Kysely looks for its lock table in every schema unless told which: with parallel test schemas on one server it
-  // would find another schema's table and skip creating its own ("kysely_migration_lock does not exist").
-  const schema = engine.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(engine.db)).rows[0]?.s : undefined;
-  const migrator = new Migrator({ db: engine.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+  const db = engine.db as unknown as Kysely<MigrationsDb>;
+  await db.schema
+    .createTable('pledge_migrations')
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('applied_at', 'text', (c) => c.notNull())
+    .execute();
+  return db.transaction().execute(async (trx) => {
+    if (engine.kind === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.pledge_migrations'))`.execute(trx);
+    // A write statement takes SQLite's write lock at once (waiting up to busy_timeout), before anything is read.
+    else await trx.deleteFrom('pledge_migrations').where('name', '=', '').execute();
+    const done = new Set((await trx.selectFrom('pledge_migrations').select('name').execute()).map((r) => r.name));
+    const applied: string[] = [];
+    for (const m of allMigrations) {
+      if (done.has(m.name)) continue;
+      await m.up(trx as unknown as Kysely<unknown>, engine.kind);
+      await trx.insertInto('pledge_migrations').values({ name: m.name, applied_at: new Date().toISOString() }).execute();
+      applied.push(m.name);
+    }
+    return { applied };
+  });
+}
+
+interface MigrationsDb {
+  pledge_migrations: { name: string; applied_at: string };
 }
