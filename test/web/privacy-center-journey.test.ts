@@ -60,7 +60,8 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: the whole journey 
     expect(await page.getByLabel('E-mail').inputValue()).toBe(person.email);
     // Sign out, then in again with the password: the token lives in sessionStorage only.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    expect(await page.evaluate('sessionStorage.getItem("pledge.token")')).toBeNull();
+    // Sign-out first revokes the token on the server, then forgets it: wait for that, do not race it.
+    await expect.poll(() => page.evaluate('sessionStorage.getItem("pledge.token")')).toBeNull();
     await open(page, '/sign-in');
     await signInForm(page).getByLabel('E-mail or phone number').fill(person.email);
     await signInForm(page).getByLabel('Password').fill(person.password);
