@@ -5,6 +5,7 @@ import type { Vault } from '../vault/vault.service.js';
 import type { Outbox } from '../notices/outbox.service.js';
 import { Accounts, type ChildMarker } from './accounts.service.js';
 import { ProfileUpdater } from './profile-updater.js';
+import { AccountImporter } from './account-importer.js';
 import { Sessions } from './sessions.service.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { StepUp } from './step-up.service.js';
@@ -15,6 +16,8 @@ export interface AccountsServices {
   readonly sessions: Sessions;
   readonly stepUp: StepUp;
   readonly profile: ProfileUpdater;
+  /** `pledge import`: bulk accounts through sign-up's validation and sealing. */
+  readonly importer: AccountImporter;
   /** Starts the hourly sweep of expired sessions and stale throttle rows; returns its stopper. */
   startHousekeeping(intervalMs?: number): () => void;
 }
@@ -35,6 +38,7 @@ export function createAccountsModule(inputs: {
     sessions,
     stepUp: new StepUp(engine.db, vault, audit, policy, sessions, accounts, outbox),
     profile: new ProfileUpdater(engine.db, vault, audit, policy, accounts, sessions, outbox),
+    importer: new AccountImporter(engine.db, accounts),
     startHousekeeping(intervalMs = 3600_000) {
       const timer = setInterval(() => {
         void Promise.all([sessions.sweepExpired(), sessions.throttle.sweep()]).catch(() => undefined);

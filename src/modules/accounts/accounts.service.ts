@@ -23,6 +23,15 @@ export interface ChildMarker {
   markChild(db: Db, ctx: ActorContext, subjectId: string, isChild: boolean): Promise<void>;
 }
 
+/** An account validated and normalised, with its blind indexes, ready to be sealed and written. */
+export interface PreparedAccount {
+  readonly values: Readonly<Record<(typeof PROFILE_FIELDS)[number], string | null>>;
+  readonly isChild: boolean;
+  readonly at: string;
+  readonly emailIndex: string;
+  readonly phoneIndex: string;
+}
+
 export const accountExists = (): AppError => new AppError('ACCOUNT_EXISTS', 'An account with this e-mail address or phone number exists');
 
 /** Sign-up and profile reads (R-ACC-1). Every personal value goes into the vault; only blind indexes stay searchable. */
@@ -37,8 +46,18 @@ export class Accounts {
 
   /** Validates and normalises everything first, hashes the password, then writes subject, row, child flag and audit in one transaction. */
   async signUp(ctx: ActorContext, input: SignUpInput): Promise<string> {
-    const now = new Date();
     checkPassword(input.password);
+    const prepared = this.prepare(input, new Date());
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.db.transaction().execute((trx) => this.insertPrepared(trx, ctx, prepared, passwordHash, 'self'));
+    } catch (e) {
+      throw mapDatabaseError(e, accountExists);
+    }
+  }
+
+  /** Validation and normalisation shared by sign-up and `pledge import` (R-ACC-1); throws AppError, writes nothing. */
+  prepare(input: Omit<SignUpInput, 'password'>, now: Date): PreparedAccount {
     const region = normaliseRegion(input.region);
     const email = validEmail(input.email);
     const phone = validPhone(input.phone, region);
@@ -58,28 +77,26 @@ export class Accounts {
       location_precision: DEFAULT_LOCATION_PRECISION,
     };
     const isChild = ageOn(birthDate, now) < ageThreshold(this.policy, region);
-    const passwordHash = await hashPassword(input.password);
-    try {
-      return await this.db.transaction().execute(async (trx) => {
-        const id = await this.vault.createSubject(trx, ctx, 'account');
-        const sealed = await this.vault.encryptFields(trx, id, 'accounts', { ...values, password_hash: passwordHash });
-        const at = now.toISOString();
-        await repo.insertAccount(trx, {
-          subject_id: id,
-          email_index: this.vault.blindIndex('email', email),
-          phone_index: this.vault.blindIndex('phone', phone),
-          ...(sealed as RequiredSealed<typeof sealed>),
-          is_child: isChild ? 1 : 0,
-          created_at: at,
-          updated_at: at,
-        });
-        if (isChild) await this.children?.markChild(trx, asUser(ctx, id), id, true);
-        await this.audit.append(trx, asUser(ctx, id), { action: 'account.created', subjectId: id, details: { fields: [...PROFILE_FIELDS, 'password_hash'], child: isChild } });
-        return id;
-      });
-    } catch (e) {
-      throw mapDatabaseError(e, accountExists);
-    }
+    return { values, isChild, at: now.toISOString(), emailIndex: this.vault.blindIndex('email', email), phoneIndex: this.vault.blindIndex('phone', phone) };
+  }
+
+  /** Subject, sealed row, child flag and audit entry, in the caller's transaction; `self`: the new user is the audit actor (sign-up). */
+  async insertPrepared(trx: Transaction<Database>, ctx: ActorContext, p: PreparedAccount, passwordHash: string, actAs: 'self' | 'caller'): Promise<string> {
+    const id = await this.vault.createSubject(trx, ctx, 'account');
+    const actor = actAs === 'self' ? asUser(ctx, id) : ctx;
+    const sealed = await this.vault.encryptFields(trx, id, 'accounts', { ...p.values, password_hash: passwordHash });
+    await repo.insertAccount(trx, {
+      subject_id: id,
+      email_index: p.emailIndex,
+      phone_index: p.phoneIndex,
+      ...(sealed as RequiredSealed<typeof sealed>),
+      is_child: p.isChild ? 1 : 0,
+      created_at: p.at,
+      updated_at: p.at,
+    });
+    if (p.isChild) await this.children?.markChild(trx, actor, id, true);
+    await this.audit.append(trx, actor, { action: 'account.created', subjectId: id, details: { fields: [...PROFILE_FIELDS, 'password_hash'], child: p.isChild } });
+    return id;
   }
 
   /** The whole profile, decrypted for `purpose` (the holder's own view uses `subject_rights`). */

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { boot } from '../start/boot.js';
+import { systemContext } from '../internal/context.js';
+import { failAndExit } from './fail.js';
+
+/**
+ * `pledge import <file.ndjson>` (R-ACC-1): one sign-up body per line, with `password` or an argon2id `passwordHash`.
+ * Resumable: re-running a file counts already-imported e-mails as duplicates. Exit 0 once every line is handled
+ * (refusals are reported by line number and code, never by value), 1 when the file cannot be read.
+ */
+export function registerImportCommands(program: Command): void {
+  program
+    .command('import <file>')
+    .description('bulk import accounts from NDJSON (password hashing is slow by design: passwordHash is the fast path)')
+    .option('--batch-size <n>', 'lines written per transaction', (raw) => Math.max(1, Number.parseInt(raw, 10) || 500), 500)
+    .action(async (file: string, opts: { batchSize: number }) => {
+      let lines: string[];
+      try {
+        lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+      } catch {
+        failAndExit(new Error(`${file}: cannot read the file`));
+      }
+      if (lines.at(-1) === '') lines.pop();
+      const services = await boot().catch(failAndExit);
+      const bar = new cliProgress.SingleBar({ format: 'importing accounts [{bar}] {value}/{total} lines ({percentage}%) eta {eta}s', stream: process.stdout }, cliProgress.Presets.shades_classic);
+      try {
+        const started = performance.now();
+        bar.start(lines.length, 0);
+        const report = await services.accounts.importer.importLines(systemContext('cli:import'), lines, { batchSize: opts.batchSize, onProgress: (n) => bar.update(n) });
+        bar.stop();
+        const seconds = (performance.now() - started) / 1000;
+        console.log(`imported ${report.imported}, skipped ${report.duplicates} duplicate(s), refused ${report.refused.length} in ${seconds.toFixed(2)} s`);
+        for (const r of report.refused) console.log(`  line ${r.line}: ${r.code}`);
+      } catch (e) {
+        bar.stop();
+        failAndExit(e);
+      } finally {
+        await services.engine.close();
+      }
+    });
+}
