@@ -5,6 +5,7 @@ import { rightsBench } from './rights.bench.js';
 import { collectionBench } from './collection.bench.js';
 import { accountsBench } from './accounts.bench.js';
 import { telemetryBench } from './telemetry.bench.js';
+import { importBench } from './import.bench.js';
 
 /** `npm run bench`: every benchmark, in one run, so ratios compare like with like. Never run by `npm test`. */
 const only = process.argv[2];
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   collection: collectionBench,
   accounts: accountsBench,
   telemetry: telemetryBench,
+  import: importBench,
 };
 console.log(`Pledge benchmarks — ${new Date().toISOString()} — node ${process.version}`);
 for (const [name, run] of Object.entries(benches)) {
