@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENGINES, PG_URL, createStack, tmpDir, withAdmin, type TestStack } from '../support/engines.js';
+import { backupDataStore, restoreDataStore } from '../support/backup.js';
+import { ENGINES, createStack, tmpDir, withAdmin, type TestStack } from '../support/engines.js';
 import { makePerson, moduleServices, userCtx } from './person.js';
 
 const freshSchema = (): string => `t_${randomBytes(6).toString('hex')}`;
@@ -23,22 +20,14 @@ describe.each(ENGINES)('erasure reaches backups on %s', (kind) => {
     const stack = await open();
     const erased = await makePerson(stack, 2);
     const kept = await makePerson(stack, 1);
-    const backup = path.join(tmpDir(), kind === 'sqlite' ? 'backup.db' : 'backup.sql');
-    if (kind === 'sqlite') await sql`VACUUM main INTO ${backup}`.execute(stack.services.engine.db);
-    else execFileSync('pg_dump', ['-d', PG_URL, '-n', schema!, '-f', backup]);
+    const backup = await backupDataStore(stack);
 
     const r = await stack.services.rights.requests.file(userCtx(erased.id), { subjectId: erased.id, type: 'erase_account', params: {}, verification: { stepUpAt: new Date().toISOString() } });
     expect(r.status).toBe('completed');
     await stack.close();
 
     // Disaster recovery: the data store comes back from the backup, beside the current key ring and key store.
-    if (kind === 'sqlite') {
-      for (const f of ['pledge.db', 'pledge.db-wal', 'pledge.db-shm']) fs.rmSync(path.join(dataDir, f), { force: true });
-      fs.copyFileSync(backup, path.join(dataDir, 'pledge.db'));
-    } else {
-      await withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
-      execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', PG_URL, '-f', backup], { stdio: 'pipe' });
-    }
+    await restoreDataStore(kind, backup, { dataDir, schema });
     restored = await open();
     const db = restored.services.engine.db;
     const { accounts, orders } = moduleServices(restored);

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENGINES, PG_URL, createStack, tmpDir, withAdmin, type TestStack } from '../support/engines.js';
+import { backupDataStore, restoreDataStore } from '../support/backup.js';
+import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
 import { systemContext } from '../../src/internal/context.js';
 import { appError, dropSchemas, freshSchema } from './support.js';
 
@@ -33,9 +32,7 @@ describe.each(ENGINES)('crypto-shred reaches backups on %s', (kind) => {
     const goneKey = (await vault.keyStore.findKey(engine.db, gone))!.wrapped_dek!;
 
     // The backup, as an operator takes it: the data store only (the key store has its own, short-lived backups).
-    const backup = path.join(tmpDir(), kind === 'sqlite' ? 'backup.db' : 'backup.sql');
-    if (kind === 'sqlite') await sql`VACUUM main INTO ${backup}`.execute(engine.db);
-    else execFileSync('pg_dump', ['-d', PG_URL, '-n', schema!, '-f', backup]);
+    const backup = await backupDataStore(stack);
     expect(fs.readFileSync(backup).includes(goneKey)).toBe(false);
     expect(fs.readFileSync(backup).includes(goneKey.toString('hex'))).toBe(false);
 
@@ -43,13 +40,7 @@ describe.each(ENGINES)('crypto-shred reaches backups on %s', (kind) => {
     await stack.close();
 
     // Disaster: the data store is lost and restored from the backup, beside the current key ring and key store.
-    if (kind === 'sqlite') {
-      for (const f of ['pledge.db', 'pledge.db-wal', 'pledge.db-shm']) fs.rmSync(path.join(dataDir, f), { force: true });
-      fs.copyFileSync(backup, path.join(dataDir, 'pledge.db'));
-    } else {
-      await withAdmin((c) => c.query(`DROP SCHEMA ${schema} CASCADE`));
-      execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', PG_URL, '-f', backup], { stdio: 'pipe' });
-    }
+    await restoreDataStore(kind, backup, { dataDir, schema });
     restored = await open();
     const db = restored.services.engine.db;
     const rows = await sql<{ subject_id: string; name: Buffer; email: Buffer }>`select * from probe`.execute(db);
