@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { appError, dropSchemas } from '../vault/support.js';
+import { appError } from '../vault/support.js';
 import { systemContext } from '../../src/internal/context.js';
 import { countRows, expectProblem, leaks, signUpUser, type User } from './support.js';
 
@@ -31,7 +31,6 @@ describe.each(ENGINES)('shared contacts on %s', (kind) => {
   });
   afterAll(async () => {
     await stack?.close();
-    await dropSchemas(stack?.schema);
   });
 
   it('R-ACC-3: a shared contact is a subject of its own, linked to the sharer, readable only for the share', async () => {

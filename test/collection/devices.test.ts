@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { appError, dropSchemas } from '../vault/support.js';
+import { appError } from '../vault/support.js';
 import { coarsen, distanceKm } from '../../src/modules/devices/location.js';
 import { countRows, expectProblem, leaks, signUpUser, userCtx, type User } from './support.js';
 
@@ -31,7 +31,6 @@ describe.each(ENGINES)('devices on %s', (kind) => {
   });
   afterAll(async () => {
     await stack?.close();
-    await dropSchemas(stack?.schema);
   });
 
   let deviceRowId = '';

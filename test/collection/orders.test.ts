@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { appError, dropSchemas } from '../vault/support.js';
+import { appError } from '../vault/support.js';
 import { countRows, expectProblem, leaks, luhnNumber, signUpUser, userCtx, type User } from './support.js';
 
 const address = (name: string) => ({ name, line1: '9 Quay Road', postalCode: '20095', city: 'Hamburg', country: 'DE' });
@@ -30,7 +30,6 @@ describe.each(ENGINES)('orders on %s', (kind) => {
   });
   afterAll(async () => {
     await stack?.close();
-    await dropSchemas(stack?.schema);
   });
 
   it('R-ACC-2: an order keeps delivery, billing, bank, card token, credit check and contact records, with a legal hold', async () => {

@@ -4,7 +4,6 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { dropSchemas } from '../vault/support.js';
 import { countRows, expectProblem, leaks, signUpUser, type User } from './support.js';
 
 const enc = new TextEncoder();
@@ -52,7 +51,6 @@ describe.each(ENGINES)('user-sealed values on %s', (kind) => {
   });
   afterAll(async () => {
     await stack?.close();
-    await dropSchemas(stack?.schema);
   });
 
   it('R-SEC-5: a value sealed in the client (PBES2 from a passphrase) round-trips; only the client opens it', async () => {

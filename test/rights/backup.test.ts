@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backupDataStore, restoreDataStore } from '../support/backup.js';
-import { ENGINES, createStack, tmpDir, withAdmin, type TestStack } from '../support/engines.js';
+import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
+import { dropSchemas } from '../vault/support.js';
 import { makePerson, moduleServices, userCtx } from './person.js';
 
 const freshSchema = (): string => `t_${randomBytes(6).toString('hex')}`;
@@ -13,7 +14,7 @@ describe.each(ENGINES)('erasure reaches backups on %s', (kind) => {
   let restored: TestStack | undefined;
   afterAll(async () => {
     await restored?.close();
-    if (schema) await withAdmin(async (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_keys CASCADE`));
+    await dropSchemas(schema);
   });
 
   it('R-DSR-7: a backup taken before account erasure, restored with the current keys, decrypts none of the person\'s fields', async () => {

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { systemContext } from '../../src/internal/context.js';
-import { appError, dropSchemas } from './support.js';
+import { appError } from './support.js';
 
 const ctx = systemContext('vault-test');
 
@@ -27,7 +27,6 @@ describe.each(ENGINES)('vault on %s', (kind) => {
   });
   afterAll(async () => {
     await stack?.close();
-    await dropSchemas(stack?.schema);
   });
 
   it('R-SEC-4: a sealed field round-trips and no plaintext reaches the stored bytes', async () => {
