@@ -5,7 +5,7 @@ import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError } from '../../internal/errors/app-error.js';
 import { mapDatabaseError } from '../../internal/db/errors.js';
-import { PasswordSchema, SignUpBody } from '../../http/routes/account.schemas.js';
+import { PasswordSchema, SignUpBody } from './account.input.js';
 import { accountExists, type Accounts, type PreparedAccount } from './accounts.service.js';
 import { checkPassword, hashPassword } from './password.js';
 
