@@ -85,7 +85,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   outbox.start();
   const stopHousekeeping = accounts.startHousekeeping();
   const rights = openRights({
-    db: engine.db, config, policy, audit, vault, ledger: consent.consents, subjectStatus: consent.subjectStatus, accounts: accounts.accounts, outbox,
+    db: engine.db, config, policy, audit, vault, ledger: consent.consents, subjectStatus: consent.subjectStatus, accounts: accounts.accounts, sessions: accounts.sessions, outbox,
     orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed,
     rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { appError } from '../vault/support.js';
 import { coarsen, distanceKm } from '../../src/modules/devices/location.js';
@@ -149,5 +149,32 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     await expectProblem(stack, { method: 'PATCH', url: `/v1/me/devices/${deviceRowId}`, headers: bo.auth, payload: { locationPrecision: 'off' } }, 404, 'NOT_FOUND');
     await expectProblem(stack, { method: 'GET', url: '/v1/me/devices' }, 401, 'UNAUTHENTICATED');
     expect((await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: ana.auth })).json().devices[0].effectivePrecision).toBe('region');
+  });
+
+  it('R-ACC-4: a device is found again by a keyed index of its id, not by decrypting ids; rows from before the index stay findable', async () => {
+    const dora = await signUpUser(stack);
+    const { engine, vault } = stack.services;
+    const one = (await activate(dora, { ...body('activation'), deviceId: 'SMI-INDEX-1' })).json();
+    const two = (await activate(dora, { ...body('activation'), deviceId: 'SMI-INDEX-2' })).json();
+    const indexOf = async (id: string) => (await engine.db.selectFrom('devices').select('device_id_index').where('id', '=', id).executeTakeFirstOrThrow()).device_id_index;
+    expect(await indexOf(one.id)).toBe(vault.blindIndex('device_id', 'SMI-INDEX-1'));
+    expect(await indexOf(two.id)).toMatch(/^[0-9a-f]{64}$/);
+    const deviceIdReads = vi.spyOn(vault, 'decrypt');
+    try {
+      const again = await activate(dora, { ...body('firmware_update'), deviceId: 'SMI-INDEX-2', firmware: '2.0.0' });
+      expect(again.json()).toMatchObject({ id: two.id, firmware: '2.0.0' });
+      expect(deviceIdReads.mock.calls.filter((c) => c[3] === 'device_id')).toEqual([]);
+      // Rows written before the index existed (null index): found by opening them once, then indexed.
+      await engine.db.updateTable('devices').set({ device_id_index: null }).where('subject_id', '=', dora.id).execute();
+      const legacy = await activate(dora, { ...body('firmware_update'), deviceId: 'SMI-INDEX-1', firmware: '2.0.1' });
+      expect(legacy.json()).toMatchObject({ id: one.id, firmware: '2.0.1' });
+      expect((await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: dora.auth })).json().devices).toHaveLength(2);
+      expect([await indexOf(one.id), await indexOf(two.id)]).toEqual([vault.blindIndex('device_id', 'SMI-INDEX-1'), vault.blindIndex('device_id', 'SMI-INDEX-2')]);
+      deviceIdReads.mockClear();
+      expect((await activate(dora, { ...body('firmware_update'), deviceId: 'SMI-INDEX-2' })).json().id).toBe(two.id);
+      expect(deviceIdReads.mock.calls.filter((c) => c[3] === 'device_id')).toEqual([]);
+    } finally {
+      deviceIdReads.mockRestore();
+    }
   });
 });

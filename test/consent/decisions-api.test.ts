@@ -85,6 +85,86 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(Object.keys(first.json().decisions[0]).sort()).toEqual(['allow', 'legalBasis', 'policyVersion', 'reason']);
   });
 
+  it('R-USE-1: the compact batch format (names once, items by index) answers exactly what the plain format answers', async () => {
+    const adult = randomUUID();
+    const child = randomUUID();
+    const { consents, subjectStatus } = stack.services.consent;
+    const db = stack.services.engine.db;
+    await consents.set(db, ctx, { subjectId: adult, purpose: 'personalised_ads', granted: true, source: 'api', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    await subjectStatus.markChild(db, ctx, child, true);
+    const purposes = ['personalised_ads', 'product_analysis', 'provide_service'];
+    const categories = ['user.contact.email', 'user.device.model', 'user.financial.bank_account'];
+    const items = [
+      [adult, 0, 0, false], [child, 0, 0, false], [randomUUID(), 0, 0, false], [adult, 1, 1, false], [adult, 1, 1, true], [adult, 2, 0, false], [adult, 2, 2, false],
+    ] as const;
+    const plain = await post('/v1/decisions/batch', { decisions: items.map(([subjectId, p, c, aggregate]) => ({ subjectId, purpose: purposes[p], category: categories[c], aggregate })) });
+    const compact = await post('/v1/decisions/batch', {
+      purposes,
+      categories,
+      subjectIds: items.map((i) => i[0]),
+      purpose: items.map((i) => i[1]),
+      category: items.map((i) => i[2]),
+      aggregate: items.map((i) => i[3]),
+    });
+    expect(compact.statusCode).toBe(200);
+    expect(compact.headers['content-type']).toMatch(/^application\/json/);
+    const { answers, answer } = compact.json() as { answers: unknown[]; answer: number[] };
+    // Each distinct decision once: the index column carries the rest.
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(answers.length);
+    expect(answer.map((k) => answers[k])).toEqual(plain.json().decisions);
+    expect(answer.map((k) => (answers[k] as { reason: string }).reason)).toEqual([
+      'ALLOWED_CONSENT', 'SUBJECT_IS_CHILD', 'CONSENT_MISSING', 'AGGREGATES_ONLY', 'ALLOWED_LEGITIMATE_INTEREST', 'ALLOWED_CONTRACT', 'CATEGORY_NOT_ALLOWED_FOR_PURPOSE',
+    ]);
+    // Documented for callers: both request formats and both answers are in the OpenAPI document.
+    const route = (await stack.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths['/v1/decisions/batch'].post;
+    const documented = JSON.stringify(route);
+    for (const field of ['decisions', 'subjectIds', 'purposes', 'categories', 'answers', 'answer']) expect(documented).toContain(`"${field}"`);
+  });
+
+  it('R-USE-5: a compact batch with one purpose and one category needs no index columns, and sees a withdrawal at the next call', async () => {
+    const s = randomUUID();
+    const { consents } = stack.services.consent;
+    const db = stack.services.engine.db;
+    const batch = { purposes: ['marketing_messages'], categories: ['user.contact.email'], subjectIds: [s, randomUUID()] };
+    await consents.set(db, ctx, { subjectId: s, purpose: 'marketing_messages', granted: true, source: 'api', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    const reasons = async () => {
+      const r = await post('/v1/decisions/batch', batch);
+      expect(r.statusCode).toBe(200);
+      const { answers, answer } = r.json() as { answers: { allow: boolean; reason: string }[]; answer: number[] };
+      return answer.map((k) => `${answers[k]!.allow} ${answers[k]!.reason}`);
+    };
+    expect(await reasons()).toEqual(['true ALLOWED_CONSENT', 'false CONSENT_MISSING']);
+    await consents.set(db, ctx, { subjectId: s, purpose: 'marketing_messages', granted: false, source: 'api', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    expect(await reasons()).toEqual(['false CONSENT_WITHDRAWN', 'false CONSENT_MISSING']);
+  });
+
+  it('a compact batch is checked like the plain one: unknown names, bad indices, uneven columns and unknown fields are 400 with a code', async () => {
+    const s = randomUUID();
+    const ok = { purposes: ['provide_service', 'warranty'], categories: ['user.contact.email'], subjectIds: [s, s], purpose: [0, 1] };
+    expect((await post('/v1/decisions/batch', ok)).statusCode).toBe(200);
+    const code = async (body: unknown) => {
+      const r = await post('/v1/decisions/batch', body);
+      expect(r.statusCode).toBe(400);
+      expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+      return r.json().code as string;
+    };
+    // Every name must be declared, even one no item refers to.
+    expect(await code({ ...ok, purposes: ['provide_service', 'warranty', 'sell_to_brokers'] })).toBe('UNKNOWN_PURPOSE');
+    expect(await code({ ...ok, categories: ['user.contact.email', 'user.soul'], category: [0, 0] })).toBe('UNKNOWN_CATEGORY');
+    expect(await code({ ...ok, purpose: [0, 2] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, purpose: [0, -1] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, purpose: [0, 0.5] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, purpose: [0] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, purpose: undefined })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, aggregate: [true] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, aggregate: [true, 'yes'] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, subjectIds: [s, ''] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, subjectIds: [] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, subjectIds: Array.from({ length: 1001 }, () => s), purpose: undefined, purposes: ['warranty'] })).toBe('VALIDATION_FAILED');
+    expect(await code({ ...ok, why: 'x' })).toBe('UNKNOWN_FIELD');
+    expect(await code({ ...ok, decisions: [] })).toBe('UNKNOWN_FIELD');
+  });
+
   it('the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {
     const lean = await buildDecisionsApp(stack.services);
     try {

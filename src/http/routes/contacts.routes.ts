@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
+import { retryAfterHeader } from '../plugins/auth.js';
 import type { ContactView } from '../../modules/contacts/contact.js';
 
 const Address = Type.Object(
@@ -16,17 +17,19 @@ const ContactSchema = Type.Object({
   reason: Type.Union([Type.Literal('share'), Type.Literal('invite')]),
   status: Type.Union([Type.Literal('pending'), Type.Literal('accepted')]),
   createdAt: Type.String(),
-  expiresAt: Type.String({ description: 'Erased at this time unless the invitation is accepted' }),
+  acceptedAt: Type.Union([Type.String(), Type.Null()], { description: 'When the person accepted the invitation' }),
+  expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'Erased at this time unless the invitation is accepted; null once accepted' }),
 });
 
 function present(c: ContactView): Static<typeof ContactSchema> {
-  return { id: c.id, name: c.name, email: c.email, phone: c.phone, address: c.address, reason: c.reason, status: c.status, createdAt: c.createdAt, expiresAt: c.expiresAt };
+  return { id: c.id, name: c.name, email: c.email, phone: c.phone, address: c.address, reason: c.reason, status: c.status, createdAt: c.createdAt, acceptedAt: c.acceptedAt, expiresAt: c.expiresAt };
 }
 
 /** Shared contacts (R-ACC-3), and erasure on the invitee's own request. */
 export async function contactsRoutes(app: AppInstance): Promise<void> {
   const tags = ['contacts'];
   const security = [{ bearer: [] }];
+  retryAfterHeader(app);
   app.post(
     '/v1/me/contacts',
     {
@@ -78,5 +81,19 @@ export async function contactsRoutes(app: AppInstance): Promise<void> {
       },
     },
     async (request) => app.services.contactErasure.confirm(request.ctx, request.body.email, request.body.code),
+  );
+  app.post(
+    '/v1/contacts/accept',
+    {
+      preHandler: app.authenticateUser,
+      schema: {
+        tags,
+        security,
+        summary: 'Accept an invitation with the code we e-mailed you (sign in or sign up first); the code travels in the body, never in a URL',
+        body: Type.Object({ code: Type.String({ pattern: '^[0-9A-Za-z][0-9A-Za-z -]{14,30}[0-9A-Za-z]$' }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ id: Type.String(), reason: Type.Union([Type.Literal('share'), Type.Literal('invite')]), acceptedAt: Type.String() }) },
+      },
+    },
+    async (request) => app.services.contacts.acceptance.accept(request.ctx, request.body.code),
   );
 }

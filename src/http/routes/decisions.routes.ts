@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../app-instance.js';
-import { batchJson, batchValidator } from './decisions.validate.js';
+import { batchValidator, MAX_BATCH } from './decisions.validate.js';
+import { batchJson, columnsJson } from './decisions.present.js';
 
 const DecisionRequest = Type.Object(
   {
@@ -19,7 +20,31 @@ const DecisionView = Type.Object({
   legalBasis: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   policyVersion: Type.String(),
 });
-const Batch = Type.Object({ decisions: Type.Array(DecisionRequest, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+const Batch = Type.Object({ decisions: Type.Array(DecisionRequest, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false, title: 'Plain batch' });
+const Index = Type.Integer({ minimum: 0 });
+const CompactBatch = Type.Object(
+  {
+    purposes: Type.Array(DecisionRequest.properties.purpose, { minItems: 1, maxItems: MAX_BATCH, description: 'The purposes the items name, each once' }),
+    categories: Type.Array(DecisionRequest.properties.category, { minItems: 1, maxItems: MAX_BATCH, description: 'The data categories the items name, each once' }),
+    subjectIds: Type.Array(DecisionRequest.properties.subjectId, { minItems: 1, maxItems: MAX_BATCH, description: 'One per item' }),
+    purpose: Type.Optional(Type.Array(Index, { description: "Per item, an index into `purposes`; required when it holds more than one" })),
+    category: Type.Optional(Type.Array(Index, { description: "Per item, an index into `categories`; required when it holds more than one" })),
+    aggregate: Type.Optional(Type.Array(Type.Boolean(), { description: 'Per item, as `aggregate` of the plain format' })),
+  },
+  {
+    additionalProperties: false,
+    title: 'Compact batch',
+    description: 'The same items in columns: each purpose and category named once, items refer to them by index. Every name must be declared in the policy (else 400 UNKNOWN_PURPOSE / UNKNOWN_CATEGORY); the answer is compact too.',
+  },
+);
+const BatchView = Type.Object({ decisions: Type.Array(DecisionView, { description: 'In request order' }) }, { title: 'Plain answer' });
+const CompactView = Type.Object(
+  {
+    answers: Type.Array(DecisionView, { description: 'Each distinct decision of this batch, once' }),
+    answer: Type.Array(Index, { description: 'Per item, in request order: the index of its decision in `answers`' }),
+  },
+  { title: 'Compact answer (to a compact batch)' },
+);
 
 type DecisionViewT = Static<typeof DecisionView>;
 const present = (d: DecisionViewT): DecisionViewT => ({ allow: d.allow, reason: d.reason, legalBasis: d.legalBasis, policyVersion: d.policyVersion });
@@ -44,9 +69,19 @@ export async function decisionsRoutes(app: AppInstance): Promise<void> {
     '/v1/decisions/batch',
     {
       preHandler: authenticate,
-      schema: { tags: ['decisions'], summary: 'Up to 1,000 decisions', security, body: Batch, response: { 200: Type.Object({ decisions: Type.Array(DecisionView) }) } },
+      schema: {
+        tags: ['decisions'],
+        summary: 'Up to 1,000 decisions, as a list of items or in the compact column format',
+        security,
+        body: Type.Union([Batch, CompactBatch]),
+        response: { 200: Type.Union([BatchView, CompactView]) },
+      },
       validatorCompiler: () => batchValidator,
     },
-    async (request, reply) => reply.type('application/json; charset=utf-8').send(batchJson(await decisions.decideManyChecked(request.body.decisions)) as never),
+    async (request, reply) => {
+      const body = request.body;
+      const json = 'decisions' in body ? batchJson(await decisions.decideManyChecked(body.decisions)) : columnsJson(await decisions.decideColumnsChecked(body));
+      return reply.type('application/json; charset=utf-8').send(json as never);
+    },
   );
 }

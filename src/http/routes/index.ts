@@ -19,6 +19,7 @@ import { requestsRoutes } from './requests.routes.js';
 import { dataRoutes } from './data.routes.js';
 import { adminRequestsRoutes } from './admin-requests.routes.js';
 import { ordersRoutes } from './orders.routes.js';
+import { adminOrdersRoutes } from './admin-orders.routes.js';
 import { devicesRoutes } from './devices.routes.js';
 import { contactsRoutes } from './contacts.routes.js';
 import { sealedRoutes } from './sealed.routes.js';
@@ -48,6 +49,7 @@ export async function registerRoutes(app: AppInstance): Promise<void> {
   await app.register(dataRoutes);
   await app.register(adminRequestsRoutes);
   await app.register(ordersRoutes);
+  await app.register(adminOrdersRoutes);
   await app.register(devicesRoutes);
   await app.register(contactsRoutes);
   await app.register(sealedRoutes);

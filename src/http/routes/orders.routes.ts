@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
-import type { OrderView } from '../../modules/orders/order.js';
+import { DELIVERY_STATUSES, type OrderView } from '../../modules/orders/order.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Address = Type.Object(
@@ -44,6 +44,8 @@ const NewOrderBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const DeliveryStatusSchema = Type.Union(DELIVERY_STATUSES.map((x) => Type.Literal(x)));
+
 const OrderSchema = Type.Object({
   id: Type.String(),
   placedAt: Type.String(),
@@ -51,7 +53,10 @@ const OrderSchema = Type.Object({
   currency: Type.String(),
   items: Type.Array(Item),
   totalCents: Type.Integer(),
-  delivery: Delivery,
+  deliveryStatus: DeliveryStatusSchema,
+  deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  delivery: Type.Union([Delivery, Type.Null()], { description: 'null once you had it erased after delivery (deliveryErasedAt says when)' }),
+  deliveryErasedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   billingAddress: Address,
   bankAccount: Type.Union([Type.Object({ holder: Type.String(), iban: Type.String({ description: 'masked' }) }), Type.Null()]),
   card: Type.Union([Type.Object({ token: Type.String(), brand: Type.String(), last4: Type.String() }), Type.Null()]),
@@ -68,7 +73,10 @@ function present(o: OrderView): Static<typeof OrderSchema> {
     currency: o.currency,
     items: o.items.map((i) => ({ sku: i.sku, title: i.title, quantity: i.quantity, unitPriceCents: i.unitPriceCents })),
     totalCents: o.totalCents,
+    deliveryStatus: o.deliveryStatus,
+    deliveredAt: o.deliveredAt,
     delivery: o.delivery,
+    deliveryErasedAt: o.deliveryErasedAt,
     billingAddress: o.billingAddress,
     bankAccount: o.bankAccount ? { holder: o.bankAccount.holder, iban: o.bankAccount.iban } : null,
     card: o.card ? { token: o.card.token, brand: o.card.brand, last4: o.card.last4 } : null,

@@ -4,7 +4,7 @@ import type { AccessLogTable, CrashReportsTable, EmailOpensTable, PixelTokensTab
 import type { VaultKeysTable } from '../../modules/vault/vault.table.js';
 import type { OrdersTable } from '../../modules/orders/orders.table.js';
 import type { DevicesTable } from '../../modules/devices/devices.table.js';
-import type { ContactErasureCodesTable, ContactsTable } from '../../modules/contacts/contacts.table.js';
+import type { ContactAcceptFailuresTable, ContactErasureCodesTable, ContactsTable } from '../../modules/contacts/contacts.table.js';
 import type { SealedValuesTable } from '../../modules/sealed/sealed.table.js';
 import type { ConsentCurrentTable, ConsentEventsTable, ConsentReceiptsTable, ConsentSigningKeysTable, DecisionChangesTable, SubjectStatusTable } from '../../modules/consent/consent.table.js';
 import type { ApiKeysTable } from '../../modules/apikeys/apikey.table.js';
@@ -35,6 +35,7 @@ export interface Database {
   devices: DevicesTable;
   contacts: ContactsTable;
   contact_erasure_codes: ContactErasureCodesTable;
+  contact_accept_failures: ContactAcceptFailuresTable;
   sealed_values: SealedValuesTable;
   consent_events: ConsentEventsTable;
   consent_current: ConsentCurrentTable;

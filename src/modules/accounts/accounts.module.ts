@@ -32,7 +32,7 @@ export function createAccountsModule(inputs: {
 }): AccountsServices {
   const { engine, vault, audit, policy, outbox } = inputs;
   const accounts = new Accounts(engine.db, vault, audit, policy, inputs.children);
-  const sessions = new Sessions(engine.db, vault, audit, new SignInThrottle(engine.db, engine.kind));
+  const sessions = new Sessions(engine.db, vault, audit, new SignInThrottle(engine.db, engine.kind, (ip) => vault.blindIndex('ip', ip)));
   return {
     accounts,
     sessions,

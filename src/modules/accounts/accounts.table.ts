@@ -44,8 +44,9 @@ export interface SessionsTable {
 }
 
 /**
- * Failed sign-ins per login (keyed by the login's blind index, so an unknown login is throttled
- * exactly like a known one and nobody learns which logins exist).
+ * Failed sign-ins per login (`login:` + the login's blind index, so an unknown login is throttled
+ * exactly like a known one and nobody learns which logins exist) and per client IP (`ip:` + the
+ * address's keyed blind index: the address itself is never stored).
  */
 export interface SignInThrottleTable {
   key: string;

@@ -29,6 +29,11 @@ export async function deleteOthers(db: Db, subjectId: string, keep: string | und
   return Number(r.numDeletedRows);
 }
 
+/** Every session of a subject (account erasure). Returns how many. */
+export async function deleteAllFor(db: Db, subjectId: string): Promise<number> {
+  return Number((await db.deleteFrom('sessions').where('subject_id', '=', subjectId).executeTakeFirst()).numDeletedRows);
+}
+
 export async function deleteExpired(db: Db, now: string): Promise<number> {
   const r = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(r.numDeletedRows);

@@ -73,6 +73,13 @@ export class Sessions {
     return revoked;
   }
 
+  /** Ends every session of the subject, in the caller's transaction (account erasure): their tokens stop working at once. */
+  async revokeAllFor(trx: Transaction<Database>, ctx: ActorContext, subjectId: string): Promise<number> {
+    const revoked = await repo.deleteAllFor(trx, subjectId);
+    await this.audit.append(trx, ctx, { action: 'session.revoked', subjectId, details: { reason: 'account_erased', count: revoked } });
+    return revoked;
+  }
+
   /** Checks a password against the stored (vault-encrypted) argon2id hash; an erased subject never matches. */
   async passwordMatches(db: Db, subjectId: string, sealedHash: Buffer, password: string): Promise<boolean> {
     try {

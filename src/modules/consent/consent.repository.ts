@@ -57,3 +57,26 @@ export async function upsertStatus(db: Db, subjectId: string, patch: StatusPatch
     .onConflict((oc) => oc.column('subject_id').doUpdateSet(set))
     .execute();
 }
+
+/** The key after which `eventsPage` continues: the last event of the previous page. */
+export interface EventCursor {
+  readonly at: string;
+  readonly id: string;
+}
+
+/**
+ * One page of a subject's consent history in ledger order, for readers that must not hold it whole (the rights
+ * export of a person with 100k events). `at >=` lets the (subject_id, at) index do the work; the OR only breaks
+ * ties within one instant. Start with `{ at: '', id: '' }`.
+ */
+export const eventsPage = (db: Db, subjectId: string, after: EventCursor, limit: number) =>
+  db
+    .selectFrom('consent_events')
+    .select(['id', 'purpose', 'status', 'source', 'collection_method', 'at', 'policy_version', 'receipt_id'])
+    .where('subject_id', '=', subjectId)
+    .where('at', '>=', after.at)
+    .where((eb) => eb.or([eb('at', '>', after.at), eb('id', '>', after.id)]))
+    .orderBy('at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { Engine } from '../../internal/db/engine.js';
-import { AppError } from '../../internal/errors/app-error.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { Decision, DecisionGate, DecisionInput } from './decision.js';
 import type { SubjectState } from './consent.js';
-import { compileRules, judge, stateFromRows, type CompiledRules, type PurposeRule } from './decision.rules.js';
+import { assertKnownCategory, compileRules, fixedAnswer, judge, knownRule, stateFromRows, type CompiledRules, type PurposeRule } from './decision.rules.js';
+import { planColumns, planInputs, type BatchPlan, type DecisionColumns } from './decision.batch.js';
 import { DecisionCacheSync } from './decision.sync.js';
 import { DecisionChangePoller } from './decision.poll.js';
 import type { ConsentCurrentRow } from './consent.table.js';
@@ -25,7 +25,6 @@ const PENDING_MS = 10_000;
  */
 export class DecisionEngine implements DecisionGate {
   readonly rules: CompiledRules;
-  private readonly categories: ReadonlySet<string>;
   private readonly cache = new Map<string, SubjectState>();
   private readonly pending = new Map<string, number>();
   private readonly loading = new Map<string, Promise<SubjectState>>();
@@ -45,7 +44,6 @@ export class DecisionEngine implements DecisionGate {
     policy: CompiledPolicy,
   ) {
     this.rules = compileRules(policy);
-    this.categories = new Set(policy.categories.keys());
     this.sync = engine.pool ? new DecisionCacheSync(engine.pool, (id) => this.onRemoteChange(id), () => this.clear()) : undefined;
     this.poller = engine.kind === 'sqlite' ? new DecisionChangePoller(engine.db, (id) => this.invalidate(id)) : undefined;
   }
@@ -64,9 +62,8 @@ export class DecisionEngine implements DecisionGate {
   decideCached(input: DecisionInput): Decision | undefined {
     const rule = this.rules.byName.get(input.purpose);
     if (rule === undefined) return this.rules.undeclared;
-    if (!rule.categories.has(input.category)) return rule.out.CATEGORY_NOT_ALLOWED_FOR_PURPOSE;
-    // R-USE-3: an aggregates-only purpose never reads rows of a subject.
-    if (rule.aggregatesOnly && input.aggregate !== true) return rule.out.AGGREGATES_ONLY;
+    const fixed = fixedAnswer(rule, input.category, input.aggregate);
+    if (fixed !== undefined) return fixed;
     const state = this.cache.get(input.subjectId);
     return state === undefined ? undefined : judge(rule, state);
   }
@@ -85,41 +82,53 @@ export class DecisionEngine implements DecisionGate {
 
   /** For the HTTP API: like decide, but a purpose or category the policy does not know is the caller's error (400). */
   async decideChecked(input: DecisionInput): Promise<Decision> {
-    this.assertKnown(input);
+    knownRule(this.rules, input.purpose);
+    assertKnownCategory(this.rules, input.category);
     return this.decideCached(input) ?? this.decide(input);
-  }
-
-  async decideManyChecked(inputs: readonly DecisionInput[]): Promise<Decision[]> {
-    for (const i of inputs) this.assertKnown(i);
-    return this.decideMany(inputs);
-  }
-
-  private assertKnown(input: DecisionInput): void {
-    if (!this.rules.byName.has(input.purpose)) throw new AppError('UNKNOWN_PURPOSE', 'The purpose is not declared in the policy', { purpose: input.purpose });
-    if (!this.categories.has(input.category)) throw new AppError('UNKNOWN_CATEGORY', 'The data category is not declared in the policy', { category: input.category });
   }
 
   /** Many decisions with one round trip per batch of unknown subjects. */
   async decideMany(inputs: readonly DecisionInput[]): Promise<Decision[]> {
+    let plan: BatchPlan;
     try {
-      const out = new Array<Decision>(inputs.length);
-      let missing: Set<string> | undefined;
-      for (let i = 0; i < inputs.length; i++) {
-        const d = this.decideCached(inputs[i]!);
-        if (d !== undefined) out[i] = d;
-        else (missing ??= new Set()).add(inputs[i]!.subjectId);
-      }
-      if (!missing) return out;
-      const loaded = await this.loadMany([...missing]);
-      for (let i = 0; i < inputs.length; i++) {
-        if (out[i] !== undefined) continue;
-        const input = inputs[i]!;
-        const state = loaded.get(input.subjectId);
-        out[i] = state ? judge(this.rules.byName.get(input.purpose) as PurposeRule, state) : this.rules.error;
-      }
-      return out;
+      plan = planInputs(this.rules, inputs, false);
     } catch {
       return inputs.map(() => this.rules.error);
+    }
+    return this.complete(plan);
+  }
+
+  /** Like decideMany, but an unknown purpose or category is the caller's error (400). */
+  async decideManyChecked(inputs: readonly DecisionInput[]): Promise<Decision[]> {
+    return this.complete(planInputs(this.rules, inputs, true));
+  }
+
+  /** The compact batch format: answers in item order, as for decideManyChecked. */
+  async decideColumnsChecked(columns: DecisionColumns): Promise<Decision[]> {
+    return this.complete(planColumns(this.rules, columns));
+  }
+
+  /** Fills in what the subjects' states decide: the cache first, then one load for all the others. Any failure denies. */
+  private async complete({ subjectIds, rules, out }: BatchPlan): Promise<Decision[]> {
+    try {
+      let missing: Set<string> | undefined;
+      for (let i = 0; i < out.length; i++) {
+        if (out[i] !== undefined) continue;
+        const state = this.cache.get(subjectIds[i]!);
+        if (state !== undefined) out[i] = judge(rules[i]!, state);
+        else (missing ??= new Set()).add(subjectIds[i]!);
+      }
+      if (missing) {
+        const loaded = await this.loadMany([...missing]);
+        for (let i = 0; i < out.length; i++) {
+          if (out[i] !== undefined) continue;
+          const state = loaded.get(subjectIds[i]!);
+          out[i] = state ? judge(rules[i]!, state) : this.rules.error;
+        }
+      }
+      return out as Decision[];
+    } catch {
+      return out.map(() => this.rules.error);
     }
   }
 

@@ -1,3 +1,4 @@
+import { AppError } from '../../internal/errors/app-error.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { LegalBasis } from '../policy/policy.schema.js';
 import type { Decision, DecisionReason } from './decision.js';
@@ -25,6 +26,8 @@ export interface PurposeRule {
 
 export interface CompiledRules {
   readonly byName: ReadonlyMap<string, PurposeRule>;
+  /** Every data category the policy declares (a purpose's own set is a subset). */
+  readonly categories: ReadonlySet<string>;
   readonly list: readonly PurposeRule[];
   readonly undeclared: Decision;
   readonly error: Decision;
@@ -65,10 +68,30 @@ export function compileRules(policy: CompiledPolicy): CompiledRules {
   }
   return Object.freeze({
     byName: new Map(list.map((r) => [r.name, r])),
+    categories: new Set(policy.categories.keys()),
     list: Object.freeze(list),
     undeclared: Object.freeze({ allow: false, reason: 'PURPOSE_UNDECLARED', legalBasis: null, policyVersion }),
     error: Object.freeze({ allow: false, reason: 'DECISION_ERROR', legalBasis: null, policyVersion }),
   });
+}
+
+/** The part of a decision the policy alone settles, or undefined when the subject's state decides. */
+export function fixedAnswer(rule: PurposeRule, category: string, aggregate: boolean | undefined): Decision | undefined {
+  if (!rule.categories.has(category)) return rule.out.CATEGORY_NOT_ALLOWED_FOR_PURPOSE;
+  // R-USE-3: an aggregates-only purpose never reads rows of a subject.
+  if (rule.aggregatesOnly && aggregate !== true) return rule.out.AGGREGATES_ONLY;
+  return undefined;
+}
+
+/** For callers that must name what the policy declares (the HTTP API): an unknown purpose is their error. */
+export function knownRule(rules: CompiledRules, purpose: string): PurposeRule {
+  const rule = rules.byName.get(purpose);
+  if (rule === undefined) throw new AppError('UNKNOWN_PURPOSE', 'The purpose is not declared in the policy', { purpose });
+  return rule;
+}
+
+export function assertKnownCategory(rules: CompiledRules, category: string): void {
+  if (!rules.categories.has(category)) throw new AppError('UNKNOWN_CATEGORY', 'The data category is not declared in the policy', { category });
 }
 
 /** The subject-dependent rules, in order of precedence: erased, restricted, child, then consent. */

@@ -30,8 +30,10 @@ export interface ContactView {
   readonly reason: ShareReason;
   readonly status: 'pending' | 'accepted';
   readonly createdAt: string;
-  /** When the contact is erased unless accepted (the policy's retention for third-party data). */
-  readonly expiresAt: string;
+  /** When the person shared with accepted the invitation (R-ACC-3); null while pending. */
+  readonly acceptedAt: string | null;
+  /** When the contact is erased unless accepted (the policy's retention for third-party data); null once accepted. */
+  readonly expiresAt: string | null;
 }
 
 /** The e-mail outbox as far as contacts need it (the notices module's Outbox). */

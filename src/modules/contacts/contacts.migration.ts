@@ -35,4 +35,20 @@ export const contactsMigrations: PledgeMigration[] = [
         .execute();
     },
   },
+  {
+    // Contacts shared before invitation codes existed keep a null code: their invitee got no mail to accept with.
+    name: '0405_contacts_acceptance',
+    async up(db) {
+      await db.schema.alterTable('contacts').addColumn('accept_code_hash', 'text').execute();
+      await db.schema.alterTable('contacts').addColumn('accepted_by_subject_id', 'text').execute();
+      await db.schema.createIndex('contacts_accept_code').ifNotExists().unique().on('contacts').column('accept_code_hash').execute();
+      await db.schema
+        .createTable('contact_accept_failures')
+        .ifNotExists()
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_ends_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

@@ -37,6 +37,11 @@ export async function markAccepted(db: Db, contactId: string, at: string): Promi
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** Ids of the contacts a person shared (each a vault subject of its own), for account erasure. */
+export async function idsSharedBy(db: Db, inviterId: string): Promise<string[]> {
+  return (await db.selectFrom('contacts').select('subject_id').where('inviter_subject_id', '=', inviterId).execute()).map((r) => r.subject_id);
+}
+
 export async function deleteContact(db: Db, contactId: string): Promise<void> {
   await db.deleteFrom('contacts').where('subject_id', '=', contactId).execute();
 }

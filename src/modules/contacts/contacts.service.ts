@@ -7,18 +7,27 @@ import type { CompiledPolicy } from '../policy/policy.js';
 import type { Vault } from '../vault/vault.service.js';
 import { normaliseEmail, normalisePhone } from '../vault/blind-index.js';
 import { userSubject } from '../orders/orders.service.js';
-import type { ContactAddress, ContactView, NewContact } from './contact.js';
+import type { ContactAddress, ContactMailer, ContactView, NewContact } from './contact.js';
+import { ContactAcceptance } from './contact-acceptance.service.js';
+import { invitationCodeHash, invitationMessage, newInvitationCode } from './invitation-code.js';
 import type { ContactRow } from './contacts.table.js';
 import * as repo from './contacts.repository.js';
 
 /** Contact data is read only for the share or invitation it was given for (R-ACC-3). */
 export const CONTACT_PURPOSE = 'share_and_invite';
+/**
+ * The invitation mail is the sharing service itself, which the sharer asked for under their contract; the
+ * policy files the outbox message (an e-mail address) under user.contact.email, which provide_service covers.
+ */
+const INVITATION_MAIL_PURPOSE = 'provide_service';
 
 export interface ContactsServiceOptions {
   readonly db: Kysely<Database>;
   readonly vault: Vault;
   readonly audit: AuditLog;
   readonly policy: CompiledPolicy;
+  /** The e-mail outbox: the invitation with its one-time code goes to the person shared with. */
+  readonly mailer: ContactMailer;
 }
 
 /**
@@ -27,7 +36,10 @@ export interface ContactsServiceOptions {
  */
 export class ContactsService {
   readonly retentionMs: number;
+  /** Accepting an invitation with the mailed code (R-ACC-3). */
+  readonly acceptance: ContactAcceptance;
   constructor(private readonly o: ContactsServiceOptions) {
+    this.acceptance = new ContactAcceptance(o);
     const ms = o.policy.categories.get('user.contact.third_party')?.retentionMs;
     if (ms === undefined) throw new Error('the policy gives user.contact.third_party no fixed retention; shared contacts need one');
     this.retentionMs = ms;
@@ -38,6 +50,8 @@ export class ContactsService {
     const email = normaliseEmail(input.email);
     const phone = input.phone === undefined ? null : normalisePhone(input.phone);
     const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.retentionMs).toISOString();
+    const code = newInvitationCode();
     const id = await this.o.db.transaction().execute(async (trx) => {
       const contactId = await this.o.vault.createSubject(trx, ctx, 'contact');
       const sealed = await this.o.vault.encryptFields(trx, contactId, 'contacts', {
@@ -56,12 +70,17 @@ export class ContactsService {
         name: sealed.name!,
         email: sealed.email!,
         created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + this.retentionMs).toISOString(),
+        expires_at: expiresAt,
         accepted_at: null,
+        accept_code_hash: invitationCodeHash(code),
+        accepted_by_subject_id: null,
       });
+      // Sealed under the contact's own key: shredding the contact (expiry, erasure) also seals the queued mail.
+      await this.o.mailer.enqueue(trx, { subjectId: contactId, purpose: INVITATION_MAIL_PURPOSE, kind: 'contact_invitation', message: { to: email, ...invitationMessage(input.reason, code, expiresAt) } });
       await this.o.audit.append(trx, ctx, { action: 'contacts.shared', subjectId: contactId, purpose: CONTACT_PURPOSE, details: { inviter, reason: input.reason } });
       return contactId;
     });
+    this.o.mailer.kick();
     const row = await repo.byId(this.o.db, inviter, id);
     if (!row) throw errors.notFound('The contact');
     return this.open(row);
@@ -105,6 +124,7 @@ export class ContactsService {
    * batches, each contact in its own transaction so a failure leaves the others done. Safe to re-run.
    */
   async expire(ctx: ActorContext, now: Date = new Date()): Promise<{ expired: number; failed: number }> {
+    await this.acceptance.sweepFailures(now);
     let expired = 0;
     const failedIds = new Set<string>();
     for (;;) {
@@ -144,7 +164,8 @@ export class ContactsService {
       reason: row.reason,
       status: row.status,
       createdAt: row.created_at,
-      expiresAt: row.expires_at,
+      acceptedAt: row.accepted_at,
+      expiresAt: row.status === 'accepted' ? null : row.expires_at,
     };
   }
 }

@@ -19,6 +19,17 @@ export interface ContactsTable {
   created_at: string;
   expires_at: string;
   accepted_at: string | null;
+  /** SHA-256 of the one-time invitation code mailed to the contact; null once used (or before codes existed). */
+  accept_code_hash: string | null;
+  /** The account that accepted the invitation (R-ACC-3: the contact is then linked to it). */
+  accepted_by_subject_id: string | null;
+}
+
+/** Wrong invitation codes per acceptor account and per client IP (keyed hash), in a window that expires. */
+export interface ContactAcceptFailuresTable {
+  key: string;
+  failures: number;
+  window_ends_at: string;
 }
 
 /** A pending erasure request by e-mail address: only a hash of the code, with expiry and attempts. */

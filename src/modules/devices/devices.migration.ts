@@ -25,4 +25,13 @@ export const devicesMigrations: PledgeMigration[] = [
       await db.schema.createIndex('devices_subject').ifNotExists().on('devices').columns(['subject_id', 'activated_at']).execute();
     },
   },
+  {
+    // Rows written before it keep a null index and are indexed lazily, the first time their owner's device
+    // is looked up (DevicesService.findByDeviceId): a migration cannot open them, it holds no keys.
+    name: '0404_devices_id_index',
+    async up(db) {
+      await db.schema.alterTable('devices').addColumn('device_id_index', 'text').execute();
+      await db.schema.createIndex('devices_id_index').ifNotExists().on('devices').columns(['subject_id', 'device_id_index']).execute();
+    },
+  },
 ];

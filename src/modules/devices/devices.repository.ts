@@ -21,6 +21,20 @@ export function byId(db: Db, subjectId: string, id: string): Promise<DeviceRow |
   return db.selectFrom('devices').selectAll().where('subject_id', '=', subjectId).where('id', '=', id).executeTakeFirst();
 }
 
+/** The owner's device with this keyed id index (R-SEC-4: the lookup never decrypts). */
+export function byIdIndex(db: Db, subjectId: string, idIndex: string): Promise<DeviceRow | undefined> {
+  return db.selectFrom('devices').selectAll().where('subject_id', '=', subjectId).where('device_id_index', '=', idIndex).orderBy('activated_at').executeTakeFirst();
+}
+
+/** The owner's rows from before the id index existed (indexed lazily on first lookup). */
+export function withoutIdIndex(db: Db, subjectId: string): Promise<DeviceRow[]> {
+  return db.selectFrom('devices').selectAll().where('subject_id', '=', subjectId).where('device_id_index', 'is', null).execute();
+}
+
+export async function setIdIndex(db: Db, id: string, idIndex: string): Promise<void> {
+  await db.updateTable('devices').set({ device_id_index: idIndex }).where('id', '=', id).where('device_id_index', 'is', null).execute();
+}
+
 /** For purpose-bound reads by services (warranty, licences): the decision gate, not the owner, decides. */
 export function byIdAnySubject(db: Db, id: string): Promise<DeviceRow | undefined> {
   return db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();

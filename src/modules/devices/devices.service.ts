@@ -60,7 +60,7 @@ export class DevicesService {
         firmware: input.firmware,
         ...locationColumns(locationToStore(input.location, precision)),
       });
-      const fields = { ...sealed, device_id: sealed.device_id!, imei: sealed.imei!, model: sealed.model!, firmware: sealed.firmware!, last_event: input.event, updated_at: at };
+      const fields = { ...sealed, device_id: sealed.device_id!, device_id_index: this.o.vault.blindIndex('device_id', input.deviceId), imei: sealed.imei!, model: sealed.model!, firmware: sealed.firmware!, last_event: input.event, updated_at: at };
       if (existing) await repo.updateDevice(trx, subjectId, id, fields);
       else await repo.insertDevice(trx, { id, subject_id: subjectId, location_precision: null, activated_at: at, ...fields });
       // Ids and precision only: neither the identifiers nor the location ever reach the audit log.
@@ -181,12 +181,22 @@ export class DevicesService {
     await this.o.audit.append(db, ctx, { action: 'devices.location_coarsened', subjectId, target: `device:${id}`, details: { from: stored?.precision ?? 'none', to: next?.precision ?? 'removed' } });
   }
 
-  /** Re-activation finds the row by decrypting the owner's few device ids for the warranty purpose. */
+  /**
+   * Re-activation finds the row by the keyed index of its device id. Rows written before the index existed
+   * are opened once (warranty purpose, as before) and indexed, so they stay findable and the next lookup of
+   * that owner decrypts nothing.
+   */
   private async findByDeviceId(subjectId: string, deviceId: string): Promise<DeviceRow | undefined> {
-    for (const row of await repo.listForSubject(this.o.db, subjectId)) {
-      if ((await this.o.vault.decrypt(this.o.db, subjectId, 'devices', 'device_id', Buffer.from(row.device_id), 'warranty')) === deviceId) return row;
+    const idIndex = this.o.vault.blindIndex('device_id', deviceId);
+    const hit = await repo.byIdIndex(this.o.db, subjectId, idIndex);
+    if (hit) return hit;
+    let found: DeviceRow | undefined;
+    for (const row of await repo.withoutIdIndex(this.o.db, subjectId)) {
+      const id = await this.o.vault.decrypt(this.o.db, subjectId, 'devices', 'device_id', Buffer.from(row.device_id), 'warranty');
+      await repo.setIdIndex(this.o.db, row.id, this.o.vault.blindIndex('device_id', id));
+      if (id === deviceId) found ??= row;
     }
-    return undefined;
+    return found;
   }
 
   private async ownPrecision(subjectId: string, sealed: Uint8Array | null, db: Db = this.o.db): Promise<LocationPrecision | null> {

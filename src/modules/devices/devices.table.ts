@@ -9,6 +9,8 @@ export interface DevicesTable {
   id: string;
   subject_id: string;
   device_id: Uint8Array;
+  /** Keyed blind index of the device id (re-activation finds the row without decrypting); null only on rows from before it existed. */
+  device_id_index: string | null;
   imei: Uint8Array;
   model: Uint8Array;
   firmware: Uint8Array;

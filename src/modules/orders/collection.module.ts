@@ -21,7 +21,7 @@ export interface CollectionInputs {
   readonly gate: DecisionGate;
   /** The accounts module: the account-level location precision (R-CHO-3). */
   readonly accounts: AccountPrecisionSource;
-  /** The e-mail outbox: erasure codes for shared contacts. */
+  /** The e-mail outbox: invitation and erasure codes for shared contacts. */
   readonly mailer: ContactMailer;
 }
 
@@ -39,7 +39,7 @@ export function createCollectionServices(i: CollectionInputs): CollectionService
   return {
     orders: new OrdersService({ ...base, policy: i.policy }),
     devices: new DevicesService({ ...base, gate: i.gate, accounts: i.accounts }),
-    contacts: new ContactsService({ ...base, policy: i.policy }),
+    contacts: new ContactsService({ ...base, policy: i.policy, mailer: i.mailer }),
     contactErasure: new ContactErasure({ ...base, mailer: i.mailer }),
     sealed: new SealedService(base),
   };

@@ -61,7 +61,7 @@ export async function openOrder(vault: Vault, db: Db, row: OrderRow, purpose: st
   );
   return orderView(row, {
     items: parse<ItemsDoc>(f.items)!,
-    delivery: parse<Delivery>(f.delivery)!,
+    delivery: parse<Delivery>(f.delivery),
     billingAddress: parse<PostalAddress>(f.billing_address)!,
     bankAccount: parse<BankAccount>(f.bank_account),
     card: parse<CardOnOrder>(f.card),
@@ -72,7 +72,7 @@ export async function openOrder(vault: Vault, db: Db, row: OrderRow, purpose: st
 
 export interface OrderDocs {
   readonly items: ItemsDoc;
-  readonly delivery: Delivery;
+  readonly delivery: Delivery | null;
   readonly billingAddress: PostalAddress;
   readonly bankAccount: BankAccount | null;
   readonly card: CardOnOrder | null;
@@ -81,7 +81,7 @@ export interface OrderDocs {
 }
 
 /** Shapes an order for its owner from its opened documents. */
-export function orderView(row: Pick<OrderRow, 'id' | 'placed_at' | 'legal_hold_until'>, d: OrderDocs): OrderView {
+export function orderView(row: Pick<OrderRow, 'id' | 'placed_at' | 'legal_hold_until' | 'delivery_status' | 'delivered_at' | 'delivery_erased_at'>, d: OrderDocs): OrderView {
   return {
     id: row.id,
     placedAt: row.placed_at,
@@ -89,7 +89,10 @@ export function orderView(row: Pick<OrderRow, 'id' | 'placed_at' | 'legal_hold_u
     currency: d.items.currency,
     items: d.items.items,
     totalCents: d.items.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0),
+    deliveryStatus: row.delivery_status,
+    deliveredAt: row.delivered_at,
     delivery: d.delivery,
+    deliveryErasedAt: row.delivery_erased_at,
     billingAddress: d.billingAddress,
     // Routine listings show the account masked; the full number is for payment and the rights export.
     bankAccount: d.bankAccount ? { holder: d.bankAccount.holder, iban: maskIban(d.bankAccount.iban) } : null,

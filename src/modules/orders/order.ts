@@ -47,6 +47,10 @@ export interface CardOnOrder {
   readonly last4: string;
 }
 
+/** Where an order's delivery stands; it only moves forward, set by staff (the admin API) as the carrier reports. */
+export const DELIVERY_STATUSES = ['pending', 'shipped', 'delivered'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
 /** What a client sends: the card arrives as a number and leaves the service as a token. */
 export interface NewOrder {
   readonly currency: string;
@@ -67,10 +71,21 @@ export interface OrderView {
   readonly currency: string;
   readonly items: readonly OrderItem[];
   readonly totalCents: number;
-  readonly delivery: Delivery;
+  readonly deliveryStatus: DeliveryStatus;
+  readonly deliveredAt: string | null;
+  /** Null once the person had the delivery details erased after delivery (R-DSR-2, part). */
+  readonly delivery: Delivery | null;
+  readonly deliveryErasedAt: string | null;
   readonly billingAddress: PostalAddress;
   readonly bankAccount: { readonly holder: string; readonly iban: string } | null;
   readonly card: CardOnOrder | null;
   readonly creditCheck: CreditCheck | null;
   readonly contactRecords: readonly ContactRecord[];
+}
+
+/** What staff see of a delivery change: state only, no personal field. */
+export interface DeliveryState {
+  readonly id: string;
+  readonly deliveryStatus: DeliveryStatus;
+  readonly deliveredAt: string | null;
 }

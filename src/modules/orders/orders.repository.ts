@@ -20,3 +20,26 @@ export function byId(db: Db, subjectId: string, id: string): Promise<OrderRow | 
 export function byIdAnySubject(db: Db, id: string): Promise<OrderRow | undefined> {
   return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+export async function setDeliveryState(db: Db, id: string, state: Pick<OrderRow, 'delivery_status' | 'delivered_at'>): Promise<void> {
+  await db.updateTable('orders').set(state).where('id', '=', id).execute();
+}
+
+/** Removes the delivery details' ciphertext of one of the owner's orders; the invoice fields stay. */
+export async function clearDelivery(db: Db, subjectId: string, id: string, at: string): Promise<void> {
+  await db.updateTable('orders').set({ delivery: null, delivery_erased_at: at }).where('subject_id', '=', subjectId).where('id', '=', id).execute();
+}
+
+/** Ids of the owner's orders whose tax-law hold runs past `now`. */
+export async function underHold(db: Db, subjectId: string, now: string): Promise<string[]> {
+  return (await db.selectFrom('orders').select('id').where('subject_id', '=', subjectId).where('legal_hold_until', '>', now).execute()).map((r) => r.id);
+}
+
+/** Moves an order to another vault subject with its fields re-sealed under that subject's key. */
+export async function rekey(db: Db, id: string, fromSubject: string, patch: Pick<OrderRow, 'subject_id' | 'items' | 'delivery' | 'billing_address' | 'bank_account' | 'card' | 'credit_check' | 'contact_records'>): Promise<void> {
+  await db.updateTable('orders').set(patch).where('id', '=', id).where('subject_id', '=', fromSubject).execute();
+}
+
+export async function deleteAllFor(db: Db, subjectId: string): Promise<number> {
+  return Number((await db.deleteFrom('orders').where('subject_id', '=', subjectId).executeTakeFirst()).numDeletedRows);
+}

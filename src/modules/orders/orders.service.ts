@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
-import { errors } from '../../internal/errors/app-error.js';
+import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Vault } from '../vault/vault.service.js';
 import { tokeniseCard } from './card.js';
 import { normaliseIban } from './iban.js';
-import type { NewOrder, OrderView } from './order.js';
+import { DELIVERY_STATUSES, type DeliveryState, type DeliveryStatus, type NewOrder, type OrderView } from './order.js';
 import { ORDER_FIELDS, openOrder, orderView, sealOrder, type OrderField } from './order.codec.js';
 import * as repo from './orders.repository.js';
 
@@ -20,6 +20,17 @@ export interface OrdersServiceOptions {
 }
 
 const MAX_LISTED = 500;
+
+/** What an invoice needs when an order is kept under its tax-law hold; the credit check is not (nor allowed for legal_obligation). */
+const HELD_FIELDS = ['items', 'delivery', 'billing_address', 'bank_account', 'card', 'contact_records'] as const;
+
+const buf = (v: Uint8Array | null): Buffer | null => (v === null ? null : Buffer.from(v));
+
+/** Called inside the transaction that re-keys one order: gives the hold subject and records the hold with it. */
+export interface HoldSink {
+  holdSubject(trx: Transaction<Database>): Promise<string>;
+  held(trx: Transaction<Database>, order: { readonly id: string; readonly until: string; readonly holdSubject: string }): Promise<void>;
+}
 
 /** The owner's subject id; only a signed-in user has orders. */
 export function userSubject(ctx: ActorContext): string {
@@ -62,7 +73,7 @@ export class OrdersService {
     });
     // The owner's view is built from what was just sealed: no read-back, no second decryption.
     return orderView(
-      { id, placed_at: placedAt.toISOString(), legal_hold_until: legalHoldUntil },
+      { id, placed_at: placedAt.toISOString(), legal_hold_until: legalHoldUntil, delivery_status: 'pending', delivered_at: null, delivery_erased_at: null },
       {
         items: { currency: input.currency, items: input.items },
         delivery: input.delivery,
@@ -97,4 +108,91 @@ export class OrdersService {
     await this.o.audit.append(this.o.db, { ...ctx, purpose }, { action: 'orders.field_read', subjectId: row.subject_id, target: `order:${orderId}`, purpose, details: { field } });
     return plain;
   }
+
+  /**
+   * Staff record where a delivery stands (admin API). The status only moves forward; `delivered` stamps the time
+   * (given by the carrier, else now). Repeating the current status changes nothing.
+   */
+  async setDeliveryStatus(ctx: ActorContext, orderId: string, status: DeliveryStatus, deliveredAt?: string): Promise<DeliveryState> {
+    return this.o.db.transaction().execute(async (trx) => {
+      const row = await repo.byIdAnySubject(trx, orderId);
+      if (!row) throw errors.notFound('The order');
+      const from = DELIVERY_STATUSES.indexOf(row.delivery_status);
+      const to = DELIVERY_STATUSES.indexOf(status);
+      if (to < from) throw errors.conflict(`The order is already ${row.delivery_status}; a delivery status only moves forward`);
+      if (to === from) return { id: row.id, deliveryStatus: row.delivery_status, deliveredAt: row.delivered_at };
+      if (deliveredAt !== undefined && (status !== 'delivered' || Date.parse(deliveredAt) > Date.now())) {
+        throw errors.validation('deliveredAt goes with status delivered and cannot lie in the future', { field: 'deliveredAt' });
+      }
+      const at = status === 'delivered' ? new Date(deliveredAt ?? Date.now()).toISOString() : null;
+      await repo.setDeliveryState(trx, orderId, { delivery_status: status, delivered_at: at });
+      await this.o.audit.append(trx, ctx, { action: 'orders.delivery_status', subjectId: row.subject_id, target: `order:${orderId}`, purpose: 'process_orders', details: { from: row.delivery_status, to: status } });
+      return { id: orderId, deliveryStatus: status, deliveredAt: at };
+    });
+  }
+
+  /**
+   * Whether the person may have this order's delivery details erased now (R-DSR-2, part): another person's order
+   * is "not found"; before delivery the address is still needed to perform the contract, so the answer is
+   * ORDER_NOT_DELIVERED (409) rather than a decline the person could not act on.
+   */
+  async deliveryErasable(subjectId: string, orderId: string): Promise<'ok' | 'not_found'> {
+    const row = await repo.byId(this.o.db, subjectId, orderId);
+    if (!row) return 'not_found';
+    if (row.delivery_status !== 'delivered') throw notDelivered(row.delivery_status);
+    return 'ok';
+  }
+
+  /**
+   * Erases the delivery details of a delivered order (address, phone, instructions: one ciphertext). What the
+   * invoice needs (items, billing address, payment) stays under the order's tax-law hold. Idempotent.
+   */
+  async eraseDelivery(ctx: ActorContext, subjectId: string, orderId: string): Promise<void> {
+    await this.o.db.transaction().execute(async (trx) => {
+      const row = await repo.byId(trx, subjectId, orderId);
+      if (!row) throw errors.notFound('The order');
+      if (row.delivery_status !== 'delivered') throw notDelivered(row.delivery_status);
+      if (row.delivery === null) return;
+      await repo.clearDelivery(trx, subjectId, orderId, new Date().toISOString());
+      await this.o.audit.append(trx, ctx, { action: 'orders.delivery_erased', subjectId, target: `order:${orderId}`, purpose: 'subject_rights', details: { field: 'delivery' } });
+    });
+  }
+
+  /**
+   * Account erasure, before the person's key is shredded (R-DSR-2): each order still inside its tax-law hold is
+   * opened for `legal_obligation` and re-sealed under the hold subject `sink` gives, keeping its id. One
+   * transaction per order, the hold record included: a crash leaves each order fully re-keyed or untouched.
+   * Returns how many orders were moved by this call (a re-run moves only the rest).
+   */
+  async reencryptForHold(subjectId: string, now: string, sink: HoldSink): Promise<number> {
+    const { db, vault } = this.o;
+    let held = 0;
+    for (const id of await repo.underHold(db, subjectId, now)) {
+      // Decrypted before the transaction: the decision gate may read the store, and on SQLite the transaction
+      // holds the only connection. The row is read again inside and must be unchanged (same ciphertext).
+      const before = await repo.byId(db, subjectId, id);
+      if (!before) continue;
+      const plain = await vault.decryptFields(db, subjectId, 'orders', Object.fromEntries(HELD_FIELDS.map((f) => [f, buf(before[f])])) as Record<(typeof HELD_FIELDS)[number], Buffer | null>, 'legal_obligation');
+      await db.transaction().execute(async (trx) => {
+        const row = await repo.byId(trx, subjectId, id);
+        if (!row || !Buffer.from(row.items).equals(Buffer.from(before.items))) return; // re-keyed or changed meanwhile: the next run takes it
+        const holdSubject = await sink.holdSubject(trx);
+        const sealed = await vault.encryptFields(trx, holdSubject, 'orders', plain);
+        // items and billing address are NOT NULL columns, so they are always present in `sealed`.
+        await repo.rekey(trx, id, subjectId, { subject_id: holdSubject, items: sealed.items!, delivery: sealed.delivery, billing_address: sealed.billing_address!, bank_account: sealed.bank_account, card: sealed.card, contact_records: sealed.contact_records, credit_check: null });
+        // The sink records and audits the hold (the rights module's record), in this same transaction.
+        await sink.held(trx, { id, until: row.legal_hold_until, holdSubject });
+        held++;
+      });
+    }
+    return held;
+  }
+
+  /** Physical purge after crypto-shredding: the person's remaining orders (held ones belong to the hold subject now). */
+  deleteAllFor(db: Kysely<Database> | Transaction<Database>, subjectId: string): Promise<number> {
+    return repo.deleteAllFor(db, subjectId);
+  }
 }
+
+const notDelivered = (status: DeliveryStatus): AppError =>
+  new AppError('ORDER_NOT_DELIVERED', 'The delivery details can be erased once the order is delivered; until then they are needed to deliver it', { deliveryStatus: status });

@@ -1,4 +1,5 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { DeliveryStatus } from './order.js';
 
 /**
  * One row per order (R-ACC-2). Every personal column is vault ciphertext bound to
@@ -12,12 +13,16 @@ export interface OrdersTable {
   placed_at: string;
   legal_hold_until: string;
   items: Uint8Array;
-  delivery: Uint8Array;
+  /** Null once erased on its own after delivery (R-DSR-2, part); `delivery_erased_at` says when. */
+  delivery: Uint8Array | null;
   billing_address: Uint8Array;
   bank_account: Uint8Array | null;
   card: Uint8Array | null;
   credit_check: Uint8Array | null;
   contact_records: Uint8Array | null;
+  delivery_status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
+  delivered_at: string | null;
+  delivery_erased_at: string | null;
 }
 
 export type OrderRow = Selectable<OrdersTable>;

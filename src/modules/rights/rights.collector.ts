@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActorContext } from '../../internal/context.js';
 import { listForSubject } from '../audit/audit.repository.js';
+import { eventsPage, type EventCursor } from '../consent/consent.repository.js';
 import type { RightsDeps } from './rights.deps.js';
 import { toRequest } from './rights.mapper.js';
 import * as repo from './rights.repository.js';
@@ -113,25 +114,13 @@ export async function collectAll(deps: RightsDeps, subjectId: string): Promise<R
 const PAGE = 2000;
 
 /**
- * The consent history in pages of 2,000, in ledger order. The ledger's own `history` returns the whole list,
- * which for a person with 100k events is what the export must not hold; consent events carry no personal value
- * (purpose, status, source, time, receipt id), so this read-only page query on the ledger table is the one place
- * the rights module reads a table it does not own. To move into the consent service as a paged `history`.
+ * The consent history in pages of 2,000, in ledger order, through the consent module's paged read: the ledger's
+ * own `history` returns the whole list, which for a person with 100k events is what the export must not hold.
  */
 async function* consentEvents(deps: RightsDeps, subjectId: string): AsyncGenerator<unknown> {
-  let after = { at: '', id: '' };
+  let after: EventCursor = { at: '', id: '' };
   for (;;) {
-    const rows = await deps.db
-      .selectFrom('consent_events')
-      .select(['id', 'purpose', 'status', 'source', 'collection_method', 'at', 'policy_version', 'receipt_id'])
-      .where('subject_id', '=', subjectId)
-      // `at >=` lets the (subject_id, at) index do the work; the OR only breaks ties within one instant.
-      .where('at', '>=', after.at)
-      .where((eb) => eb.or([eb('at', '>', after.at), eb('id', '>', after.id)]))
-      .orderBy('at')
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
+    const rows = await eventsPage(deps.db, subjectId, after, PAGE);
     for (const e of rows) yield { id: e.id, purpose: e.purpose, status: e.status, source: e.source, collectionMethod: e.collection_method, at: e.at, policyVersion: e.policy_version, receiptId: e.receipt_id };
     if (rows.length < PAGE) return;
     const last = rows[rows.length - 1]!;

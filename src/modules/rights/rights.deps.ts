@@ -7,6 +7,7 @@ import type { Vault } from '../vault/vault.service.js';
 import type { ConsentLedger } from '../consent/consent.service.js';
 import type { SubjectStatusService } from '../consent/subject-status.service.js';
 import type { Accounts } from '../accounts/accounts.service.js';
+import type { Sessions } from '../accounts/sessions.service.js';
 import type { OrdersService } from '../orders/orders.service.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { ContactsService } from '../contacts/contacts.service.js';
@@ -29,6 +30,8 @@ export interface RightsDeps {
   readonly ledger?: ConsentLedger | undefined;
   readonly subjectStatus?: SubjectStatusService | undefined;
   readonly accounts?: Accounts | undefined;
+  /** Account erasure ends every session through it. */
+  readonly sessions?: Sessions | undefined;
   readonly orders?: OrdersService | undefined;
   readonly devices?: DevicesService | undefined;
   readonly contacts?: ContactsService | undefined;
@@ -45,7 +48,10 @@ export interface RightsDeps {
 export type Rectifier = (ctx: ActorContext, subjectId: string, value: unknown) => Promise<void>;
 export type PartialKind = PartialTarget['kind'];
 export interface PartialEraser {
-  /** Screening: is it there, is it the person's, may it go now (a delivery address only after delivery)? */
-  check(subjectId: string, id: string): Promise<'ok' | 'not_found' | 'not_yours' | 'not_yet'>;
+  /**
+   * Screening: is it there, is it the person's? A part that may not go yet throws the owning module's AppError
+   * (a delivery address before delivery: ORDER_NOT_DELIVERED, 409), so the person learns what to wait for.
+   */
+  check(subjectId: string, id: string): Promise<'ok' | 'not_found' | 'not_yours'>;
   erase(ctx: ActorContext, subjectId: string, id: string): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import type { ActorContext } from '../../internal/context.js';
 import { isAppError } from '../../internal/errors/app-error.js';
+import { deleteContact, idsSharedBy } from '../contacts/contacts.repository.js';
 import type { RightsDeps } from './rights.deps.js';
 import { holdOrders } from './rights.holds.js';
-import { personalTables, purgeSubject, sharedContacts } from './rights.purge.js';
+import { purgeSubject } from './rights.purge.js';
 import * as repo from './rights.repository.js';
 import { deleteExportsOf } from './rights.files.js';
 
@@ -29,8 +30,9 @@ const vaultMissing = (e: unknown): boolean => isAppError(e) && e.code === 'NOT_F
 
 /**
  * Account erasure (R-DSR-2, R-DSR-7), crash-safe and idempotent: every step either commits with its record in
- * `erasure_steps` (hold: per order; shred: key destruction + erased mark + step record in one transaction) or is
- * harmless to repeat (sessions, contacts, purge are deletions). A run killed at any point finishes when run again.
+ * `erasure_steps` (hold: per order; shred: key destruction + erased mark + step record in one transaction;
+ * sessions: revocation + step record) or is harmless to repeat (contacts, purge are deletions). Every other
+ * module's table is changed through that module's own operation. A run killed at any point finishes when run again.
  */
 export async function accountEraser(p: EraserProps): Promise<ErasureResult> {
   const { deps, ctx, requestId, subjectId } = p;
@@ -54,21 +56,24 @@ export async function accountEraser(p: EraserProps): Promise<ErasureResult> {
         await repo.markStep(deps.db, requestId, subjectId, step, at);
         break;
       case 'sessions':
-        await purgeSubject(deps.db, ['sessions'], subjectId);
-        await deps.audit.append(deps.db, ctx, { action: 'rights.sessions_ended', subjectId, target: requestId });
-        await repo.markStep(deps.db, requestId, subjectId, step, at);
+        await deps.db.transaction().execute(async (trx) => {
+          await deps.sessions?.revokeAllFor(trx, ctx, subjectId);
+          await deps.audit.append(trx, ctx, { action: 'rights.sessions_ended', subjectId, target: requestId });
+          await repo.markStep(trx, requestId, subjectId, step, at);
+        });
         break;
       case 'contacts':
-        for (const contact of await sharedContacts(deps.db, subjectId)) {
+        // Each shared contact has a key of its own: shredded, then its row deleted (both harmless to repeat).
+        for (const contact of deps.contacts ? await idsSharedBy(deps.db, subjectId) : []) {
           await deps.vault.shred(deps.db, ctx, contact).catch((e: unknown) => {
             if (!vaultMissing(e)) throw e;
           });
-          await purgeSubject(deps.db, ['contacts'], contact);
+          await deleteContact(deps.db, contact);
         }
         await repo.markStep(deps.db, requestId, subjectId, step, at);
         break;
       case 'purge': {
-        const removed = await purgeSubject(deps.db, personalTables(deps.policy), subjectId);
+        const removed = await purgeSubject(deps, subjectId);
         purgedRows = Object.values(removed).reduce((a, b) => a + b, 0);
         await deps.db.transaction().execute(async (trx) => {
           await deps.audit.append(trx, ctx, { action: 'rights.subject_purged', subjectId, target: requestId, details: { tables: Object.keys(removed).filter((t) => removed[t]! > 0), rows: purgedRows } });

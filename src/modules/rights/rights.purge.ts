@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { CompiledPolicy } from '../policy/policy.js';
+import type { RightsDeps } from './rights.deps.js';
 
 /**
  * Tables holding a person's data under another name than the policy's `fields:` map uses: sessions hold no sealed
@@ -16,6 +17,26 @@ export function personalTables(policy: CompiledPolicy): string[] {
   return [...tables].filter((t) => /^[a-z_][a-z0-9_]*$/.test(t)).sort();
 }
 
+type Purger = (db: Kysely<Database>, subjectId: string) => Promise<number>;
+
+/**
+ * The tables whose owning module offers its own purge; an owner not wired in this build leaves its table alone
+ * (never a raw delete behind its back). Sessions are not purged here: the `sessions` step ends them through the
+ * accounts module before the purge runs. Held orders belong to their hold subject by now, so `orders` removes
+ * only what the tax-law hold does not cover.
+ */
+function ownedPurgers(deps: RightsDeps): Record<string, Purger | null> {
+  const { orders, sealed } = deps;
+  return {
+    orders: orders ? (db, s) => orders.deleteAllFor(db, s) : null,
+    sealed_values: sealed ? (db, s) => sealed.deleteAllFor(db, s) : null,
+    sessions: null,
+    // The `contacts` step erases the contacts the person shared through the contacts module; a contact row is
+    // keyed by the contact's own vault subject, never by the sharer's account.
+    contacts: null,
+  };
+}
+
 // A table that is declared but not created in this build, or keyed by a pseudonym instead of subject_id.
 const isMissingTableOrColumn = (e: unknown): boolean => {
   const err = e as { code?: string; message?: string };
@@ -24,29 +45,26 @@ const isMissingTableOrColumn = (e: unknown): boolean => {
 
 /**
  * Physical purge after crypto-shredding (R-DSR-7): deletes the person's rows, already unreadable, from every
- * personal table. ARCHITECTURE promises `subject_id` on every personal table; that is what makes this one
- * statement per table. Rows moved to a hold subject are not the person's any more and stay. Idempotent.
- * Each delete runs on its own (a missing table must not abort the others on PostgreSQL).
+ * personal table the policy names. Tables whose module offers a purge go through it; the others (accounts,
+ * devices, telemetry links, logs — modules without one yet) are deleted here by `subject_id`, which ARCHITECTURE
+ * promises on every personal table. Idempotent. Each table runs on its own (a missing table must not abort the
+ * others on PostgreSQL).
  */
-export async function purgeSubject(db: Kysely<Database>, tables: readonly string[], subjectId: string): Promise<Record<string, number>> {
+export async function purgeSubject(deps: RightsDeps, subjectId: string): Promise<Record<string, number>> {
+  const owned = ownedPurgers(deps);
   const removed: Record<string, number> = {};
-  for (const table of tables) {
+  for (const table of personalTables(deps.policy)) {
+    if (table in owned) {
+      const purge = owned[table];
+      if (purge) removed[table] = await purge(deps.db, subjectId);
+      continue;
+    }
     try {
-      const r = await sql`DELETE FROM ${sql.table(table)} WHERE subject_id = ${subjectId}`.execute(db);
+      const r = await sql`DELETE FROM ${sql.table(table)} WHERE subject_id = ${subjectId}`.execute(deps.db);
       removed[table] = Number(r.numAffectedRows ?? 0);
     } catch (e) {
       if (!isMissingTableOrColumn(e)) throw e;
     }
   }
   return removed;
-}
-
-/** Contacts the person shared (third parties, each with a key of their own): erased with the account. */
-export async function sharedContacts(db: Kysely<Database>, subjectId: string): Promise<string[]> {
-  try {
-    return (await db.selectFrom('contacts').select('subject_id').where('inviter_subject_id', '=', subjectId).execute()).map((r) => r.subject_id);
-  } catch (e) {
-    if (isMissingTableOrColumn(e)) return [];
-    throw e;
-  }
 }

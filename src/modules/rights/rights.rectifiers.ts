@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { ActorContext } from '../../internal/context.js';
 import type { ContactsService } from '../contacts/contacts.service.js';
 import type { DevicesService } from '../devices/devices.service.js';
+import type { OrdersService } from '../orders/orders.service.js';
 import type { PartialEraser, PartialKind, Rectifier } from './rights.deps.js';
 
 /** Correctable account fields (`table.field` as in the policy) → the key of the accounts module's profile change. */
@@ -38,10 +39,10 @@ export function accountRectifiers(profile: ProfileUpdater): Record<string, Recti
 
 /**
  * R-DSR-2 erasure of a part, through the owning module: a shared contact (the contacts module shreds the
- * contact's own key) or a device (the devices module deletes the row and revokes its token). Delivery addresses
- * wait for a delivery state on orders.
+ * contact's own key), a device (the devices module deletes the row and revokes its token), or the delivery
+ * details of a delivered order (the orders module removes their ciphertext; the invoice stays under its hold).
  */
-export function partialErasers(m: { readonly contacts: ContactsService; readonly devices: DevicesService }): Partial<Record<PartialKind, PartialEraser>> {
+export function partialErasers(m: { readonly contacts: ContactsService; readonly devices: DevicesService; readonly orders: OrdersService }): Partial<Record<PartialKind, PartialEraser>> {
   const asPerson = (subjectId: string): ActorContext => ({ actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' });
   return {
     contact: {
@@ -52,6 +53,10 @@ export function partialErasers(m: { readonly contacts: ContactsService; readonly
     device: {
       check: async (subjectId, id) => ((await m.devices.owns(subjectId, id)) ? 'ok' : 'not_found'),
       erase: (ctx, subjectId, id) => m.devices.remove(ctx, subjectId, id),
+    },
+    order_delivery: {
+      check: (subjectId, id) => m.orders.deliveryErasable(subjectId, id),
+      erase: (ctx, subjectId, id) => m.orders.eraseDelivery(ctx, subjectId, id),
     },
   };
 }

@@ -24,3 +24,8 @@ export async function remove(db: Db, subjectId: string, name: string): Promise<b
   const r = await db.deleteFrom('sealed_values').where('subject_id', '=', subjectId).where('name', '=', name).executeTakeFirst();
   return Number(r.numDeletedRows) === 1;
 }
+
+/** Every sealed value of a subject (account erasure, after the key is shredded). Returns how many. */
+export async function deleteAllFor(db: Db, subjectId: string): Promise<number> {
+  return Number((await db.deleteFrom('sealed_values').where('subject_id', '=', subjectId).executeTakeFirst()).numDeletedRows);
+}

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { nowIso } from '../../internal/db/columns.js';
@@ -56,5 +56,10 @@ export class SealedService {
       if (!(await repo.remove(trx, subjectId, name))) throw errors.notFound('The sealed value');
       await this.o.audit.append(trx, ctx, { action: 'sealed.removed', subjectId });
     });
+  }
+
+  /** Physical purge after the owner's key was shredded (account erasure): the values no longer open anyway. */
+  deleteAllFor(db: Kysely<Database> | Transaction<Database>, subjectId: string): Promise<number> {
+    return repo.deleteAllFor(db, subjectId);
   }
 }

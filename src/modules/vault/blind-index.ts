@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
 import { isSupportedCountry, parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { errors } from '../../internal/errors/app-error.js';
 import type { BlindIndexKind } from './vault.js';
@@ -42,8 +43,28 @@ export function normalisePhone(value: string, defaultRegion?: string): string {
 
 let lastNormalPhone: string | undefined;
 
+/**
+ * The one normal form of a client address for throttling: IPv4 as is (also when IPv4-mapped), IPv6 cut to
+ * its /64, because one subscriber holds a whole /64 and could otherwise step to a fresh address per guess.
+ *
+ * @example normaliseIp('::ffff:192.0.2.7') // '192.0.2.7'; normaliseIp('2001:DB8::1') // '2001:db8:0:0::/64'
+ */
+export function normaliseIp(value: string): string {
+  const v = value.trim().toLowerCase().split('%')[0]!;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(v)?.[1];
+  if (mapped !== undefined) return mapped;
+  if (isIP(v) !== 6) return v;
+  const [head = '', tail = ''] = v.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  // A dotted IPv4 tail stands for two groups.
+  const rightWidth = right.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = v.includes('::') ? [...left, ...Array<string>(Math.max(0, 8 - left.length - rightWidth)).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 /** HMAC-SHA256 under the index key over kind and normal form, hex. Equal inputs ⇔ equal index (no plaintext kept). */
 export function blindIndexOf(indexKey: Buffer, kind: BlindIndexKind, value: string, defaultRegion?: string): string {
-  const normal = kind === 'email' ? normaliseEmail(value) : normalisePhone(value, defaultRegion);
+  const normal = kind === 'email' ? normaliseEmail(value) : kind === 'phone' ? normalisePhone(value, defaultRegion) : kind === 'ip' ? normaliseIp(value) : value;
   return createHmac('sha256', indexKey).update(`${kind}\u0000${normal}`, 'utf8').digest('hex');
 }

@@ -40,7 +40,8 @@ export interface KeyProvider {
   indexKey(): Buffer;
 }
 
-export type BlindIndexKind = 'email' | 'phone';
+/** `device_id`: a device's hardware id (re-activation lookup); `ip`: a client address (sign-in throttle). */
+export type BlindIndexKind = 'email' | 'phone' | 'device_id' | 'ip';
 
 /** Binds a wrapped DEK to its subject: a wrapped key copied to another subject's row does not unwrap. */
 export const dekContext = (subjectId: string): string => `pledge/dek/${subjectId}`;
