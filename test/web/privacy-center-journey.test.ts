@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { systemContext } from '../../src/internal/context.js';
 import { axeSerious, BROWSER_TESTS, shot, startCenter, type Center } from './browser.js';
 
 // Issue 7's browser journey, against the real server and a fresh store: sign up → correct My data → switch the
@@ -158,6 +159,25 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: the whole journey 
     expect(filed.find((r) => r.type === 'erase_partial')?.status).toBe('completed');
   });
 
+  it("R-DSR-2: a delivered order's delivery address is offered for deletion, an undelivered one is not", async () => {
+    const address = { name: person.name, line1: '1 Delivery Lane', postalCode: '200120', city: 'Shanghai', country: 'CN' };
+    const place = () => apiCall('POST', '/v1/me/orders', { currency: 'CNY', items: [{ sku: 'F2', title: 'Fan 2', quantity: 1, unitPriceCents: 59_900 }], delivery: { address }, billingAddress: address });
+    const delivered = (await place()).json.id as string;
+    const pending = (await place()).json.id as string;
+    const staff = (await center.stack.services.apiKeys.create(center.stack.services.engine.db, systemContext('test'), 'shipping')).secret;
+    const shipped = await fetch(`${base}/v1/admin/orders/${delivered}`, { method: 'PATCH', headers: { 'x-api-key': staff, 'content-type': 'application/json' }, body: JSON.stringify({ deliveryStatus: 'delivered' }) });
+    expect(shipped.status).toBe(200);
+    await open(page, '/my-data');
+    const orders = page.locator('details', { has: page.locator('summary', { hasText: /^orders/ }) });
+    await orders.locator('summary').click();
+    const button = { name: 'Delete the delivery address of this delivered order' };
+    expect(await orders.locator('li', { hasText: pending }).getByRole('button', button).count()).toBe(0);
+    await orders.locator('li', { hasText: delivered }).getByRole('button', button).click();
+    const deliveryOf = async (id: string) => ((await apiCall('GET', '/v1/me/orders')).json.orders as { id: string; delivery: unknown }[]).find((o) => o.id === id)?.delivery;
+    await expect.poll(() => deliveryOf(delivered)).toBeNull();
+    expect(await deliveryOf(pending)).toMatchObject({ address: { line1: '1 Delivery Lane' } });
+  });
+
   it('R-DSR-2, R-DSR-7: erasing the account lists its consequences and legal holds, then sign-in fails', async () => {
     // An order: its invoice is what tax law makes us keep after erasure.
     const address = { name: person.name, line1: '88 Century Avenue', postalCode: '200120', city: 'Shanghai', country: 'CN' };
@@ -166,8 +186,9 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: the whole journey 
     await open(page, '/requests');
     expect(await page.getByText('cannot sign in again').count()).toBe(1);
     const holds = page.getByTestId('legal-holds').locator('li');
-    expect(await holds.count()).toBe(1);
-    expect(await holds.first().textContent()).toContain('tax law');
+    // One hold per order placed in this journey (this one and the two of the delivery test).
+    expect(await holds.count()).toBe(((await apiCall('GET', '/v1/me/orders')).json.orders as unknown[]).length);
+    for (const hold of await holds.all()) expect(await hold.textContent()).toContain('tax law');
     const erase = page.getByTestId('erase-account');
     expect(await erase.isDisabled()).toBe(true);
     await page.getByLabel('I understand that this cannot be undone').check();

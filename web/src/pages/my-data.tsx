@@ -4,11 +4,18 @@ import type { TextKey } from '../i18n';
 import { errorText, LoadState, NeedSignIn, NotAvailable, Outcome, Page, useResource, useShell } from '../shell';
 import { Field, type InputType } from './auth';
 
+type PartKind = 'contact' | 'device' | 'order_delivery';
+
 /**
- * Sections of GET /v1/me/data whose items can be deleted one by one (R-DSR-2, erase_partial). The server
- * erases shared contacts on their own today; devices and order delivery details are not offered until it can.
+ * Sections of GET /v1/me/data whose items can be deleted one by one (R-DSR-2, erase_partial): a shared contact,
+ * a device, or an order's delivery address — the last only once the order is delivered (before that the address
+ * is still needed to deliver it, and the server refuses), and not again once erased.
  */
-const PARTS: Readonly<Record<string, 'contact'>> = { contacts: 'contact' };
+const PARTS: Readonly<Record<string, { kind: PartKind; label: TextKey; offered: (item: Record<string, unknown>) => boolean }>> = {
+  contacts: { kind: 'contact', label: 'deleteContact', offered: () => true },
+  devices: { kind: 'device', label: 'deleteDevice', offered: () => true },
+  orders: { kind: 'order_delivery', label: 'deleteDeliveryAddress', offered: (o) => o.deliveryStatus === 'delivered' && o.delivery !== null && o.delivery !== undefined },
+};
 
 interface Profile {
   id: string;
@@ -131,10 +138,10 @@ function Everything() {
               </summary>
               {section in PARTS && Array.isArray(value) ? (
                 <ol class="tree">
-                  {(value as { id?: string }[]).map((item, i) => (
+                  {(value as (Record<string, unknown> & { id?: string })[]).map((item, i) => (
                     <li key={item.id ?? i}>
                       <Tree value={item} />
-                      {item.id ? <DeletePart target={{ kind: PARTS[section]!, id: item.id }} onDone={reload} /> : null}
+                      {item.id && PARTS[section]!.offered(item) ? <DeletePart target={{ kind: PARTS[section]!.kind, id: item.id }} label={PARTS[section]!.label} onDone={reload} /> : null}
                     </li>
                   ))}
                 </ol>
@@ -166,7 +173,7 @@ function Tree({ value }: { value: unknown }) {
 }
 
 /** Delete one part of my data (R-DSR-2): an erase_partial request for this one item, after a step-up. */
-function DeletePart({ target, onDone }: { target: { kind: 'contact'; id: string }; onDone: () => void }) {
+function DeletePart({ target, label, onDone }: { target: { kind: PartKind; id: string }; label: TextKey; onDone: () => void }) {
   const shell = useShell();
   const { t } = shell;
   const [outcome, setOutcome] = useState<{ message: string; error: boolean } | null>(null);
@@ -184,7 +191,7 @@ function DeletePart({ target, onDone }: { target: { kind: 'contact'; id: string 
   return (
     <>
       <button type="button" onClick={erase}>
-        {t('deleteContact')}
+        {t(label)}
       </button>
       <Outcome message={outcome?.message ?? null} error={outcome?.error ?? false} />
     </>
