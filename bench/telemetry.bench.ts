@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import mqtt from 'mqtt';
 import pg from 'pg';
@@ -103,30 +104,67 @@ async function rawCopy(batches: number): Promise<number> {
   return rate;
 }
 
+// The publishers run in a worker thread (its own event loop) so that publishing does not compete with the bridge
+// for one loop; each connection keeps `window` messages in flight and publishes the next on each PUBACK. The broker
+// acknowledges publishers at once, so publishers are held at most `ahead` messages ahead of what the bridge has
+// handled: Mosquitto drops QoS 1 messages beyond a subscriber's queue (max_queued_messages, default 1,000), and an
+// unbounded publisher would measure the broker's drops, not the bridge.
+const PUBLISHER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const mqtt = require('mqtt');
+(async () => {
+  const { url, run, connections, window, messages, payloads, ahead } = workerData;
+  let handled = 0;
+  let wake = [];
+  parentPort.on('message', (n) => { handled = n; const w = wake; wake = []; w.forEach((f) => f()); });
+  const pubs = await Promise.all(Array.from({ length: connections }, (_, i) => mqtt.connectAsync(url, { clientId: 'bench-pub-' + run + '-' + i })));
+  parentPort.postMessage('connected');
+  let next = 0;
+  const t0 = Date.now();
+  await Promise.all(pubs.map(async (pub) => {
+    const lane = async () => {
+      while (next < messages) {
+        if (next - handled >= ahead) { await new Promise((r) => wake.push(r)); continue; }
+        const p = payloads[next++ % payloads.length];
+        await pub.publishAsync(p.topic, p.body, { qos: 1 });
+      }
+    };
+    await Promise.all(Array.from({ length: window }, lane));
+  }));
+  parentPort.postMessage('published ' + messages + ' in ' + (Date.now() - t0) + ' ms');
+  await Promise.all(pubs.map((p) => p.endAsync()));
+  parentPort.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
 /** MQTT: QoS 1 messages of one event each through Mosquitto and the bridge, until every one is committed. */
-async function mqttIngestion(messages: number): Promise<number> {
+async function mqttIngestion(messages: number, connections = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 4)): Promise<number> {
   const s = await stack('postgres');
   const run = randomBytes(3).toString('hex');
-  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, logger: s.services.logger, connections: 128, clientPrefix: `bench-${run}`, group: `bench${run}` });
+  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, logger: s.services.logger, connections, clientPrefix: `bench-${run}`, group: `bench${run}` });
   const orig = s.services.telemetry.ingestion.ingestMany.bind(s.services.telemetry.ingestion);
   const stats: number[][] = [];
   if (process.env.BENCH_DEBUG) (s.services.telemetry.ingestion as any).ingestMany = async (items: any, now?: number) => { const t = performance.now(); const r = await orig(items, now); stats.push([items.length, performance.now() - t]); return r; };
   await bridge.start();
-  const pubs = await Promise.all(Array.from({ length: 4 }, (_, i) => mqtt.connectAsync(MQTT_URL, { clientId: `bench-pub-${run}-${i}` })));
   const payloads = s.tokens.map((t) => ({ topic: `devices/${t.deviceRef}/events`, body: JSON.stringify({ token: t.token, events: events(1) }) }));
+  const worker = new Worker(PUBLISHER, { eval: true, workerData: { url: MQTT_URL, run, connections: 8, window: 250, messages, payloads, ahead: connections * 1000 } });
+  const published = new Promise<void>((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited with ${code}`))));
+  });
+  await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+  worker.on('message', (m) => console.error(m));
   const t0 = performance.now();
-  const window = 2000;
-  for (let sent = 0; sent < messages; sent += window) {
-    await Promise.all(Array.from({ length: Math.min(window, messages - sent) }, (_, i) => {
-      const p = payloads[(sent + i) % payloads.length]!;
-      return pubs[i % pubs.length]!.publishAsync(p.topic, p.body, { qos: 1 });
-    }));
+  const tell = setInterval(() => worker.postMessage(bridge.handled), 5);
+  let last = performance.now();
+  for (let n = 0; (n = await countEvents(s.services)) < messages; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (process.env.BENCH_DEBUG && performance.now() - last > 2000) (last = performance.now()), console.error('stored', n, 'handled', bridge.handled);
   }
-  console.error(`published ${messages} in ${Math.round(performance.now() - t0)} ms`);
-  while ((await countEvents(s.services)) < messages) await new Promise((r) => setTimeout(r, 20));
   const rate = messages / ((performance.now() - t0) / 1000);
+  clearInterval(tell);
+  await published;
   if (process.env.BENCH_DEBUG) console.error('flushes', stats.length, 'avg batch', stats.reduce((a, b) => a + b[0]!, 0) / stats.length, 'avg ms', stats.reduce((a, b) => a + b[1]!, 0) / stats.length);
-  await Promise.all(pubs.map((p) => p.endAsync()));
   await bridge.stop({ forgetSessions: true });
   await s.close();
   return rate;

@@ -89,8 +89,29 @@ async function writeSealed(s: Services, tag: string, n: number): Promise<number>
   return n / ((performance.now() - t0) / 1000);
 }
 
+// The same row through `createSubjectWith`: the key and the row go in one statement on PostgreSQL (a
+// data-modifying CTE); on SQLite the same two statements as above. Same work, one round trip fewer.
+async function writeSealedWith(s: Services, tag: string, n: number): Promise<number> {
+  const { vault } = s;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const p = validPerson(tag, i);
+    await s.engine.db.transaction().execute((trx) =>
+      vault.createSubjectWith(trx, ctx, 'account', async (id) => {
+        const f = await vault.encryptFields(trx, id, 'accounts', p);
+        const ei = vault.blindIndex('email', p.email);
+        const pi = vault.blindIndex('phone', p.phone);
+        return sql`insert into bench_sealed values (${id}, ${f.name}, ${f.email}, ${f.phone}, ${f.postal_address}, ${f.birth_date}, ${f.language}, ${f.time_zone}, 'DE', ${ei}, ${pi})`.compile(trx);
+      }),
+    );
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
 async function lookups(s: Services): Promise<{ p50: number; p99: number }> {
-  await writeSealed(s, 'fill', LOOKUP_ROWS - ROUNDS * ROWS - 200);
+  // Both encrypted sides' rounds and warm-ups are already in the table; fill it up to LOOKUP_ROWS.
+  const fill = LOOKUP_ROWS - 2 * ROUNDS * ROWS - 400;
+  if (fill > 0) await writeSealed(s, 'fill', fill);
   const times: number[] = [];
   for (let i = 0; i < LOOKUPS; i++) {
     const email = ` Bench.R${i % ROUNDS}.${(i * 7919) % ROWS}@Example.org`;
@@ -118,17 +139,21 @@ async function benchEngine(kind: EngineKind): Promise<void> {
     await createTables(s);
     await writePlain(s, 'warm', 200);
     await writeSealed(s, 'warm', 200);
+    await writeSealedWith(s, 'warmw', 200);
     const plain: number[] = [];
     const sealed: number[] = [];
-    // Interleaved rounds: the machine is shared and noisy, so both sides see the same noise.
+    const sealedWith: number[] = [];
+    // Interleaved rounds: the machine is shared and noisy, so every side sees the same noise.
     for (let r = 0; r < ROUNDS; r++) {
       plain.push(await writePlain(s, `R${r}`, ROWS));
       sealed.push(await writeSealed(s, `R${r}`, ROWS));
+      sealedWith.push(await writeSealedWith(s, `W${r}`, ROWS));
     }
-    const ratio = median(sealed) / median(plain);
     report(`vault ${kind}: account rows, plaintext`, `${Math.round(median(plain)).toLocaleString('en')} rows/s (median of ${ROUNDS} × ${ROWS}, 1 row per transaction)`);
-    report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s`);
-    report(`vault ${kind}: encrypted / plaintext`, `${ratio.toFixed(2)} (goal >= 0.66)`);
+    report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s (createSubject, then the row)`);
+    report(`vault ${kind}: encrypted / plaintext`, `${(median(sealed) / median(plain)).toFixed(2)} (goal >= 0.66)`);
+    report(`vault ${kind}: same, key and row in one statement`, `${Math.round(median(sealedWith)).toLocaleString('en')} rows/s (createSubjectWith)`);
+    report(`vault ${kind}: encrypted (one statement) / plaintext`, `${(median(sealedWith) / median(plain)).toFixed(2)} (goal >= 0.66)`);
     const l = await lookups(s);
     report(`vault ${kind}: e-mail lookup by blind index (${LOOKUP_ROWS.toLocaleString('en')} rows)`, `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (goal p50 < 1 ms)`);
   } finally {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import readline from 'node:readline';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { boot } from '../start/boot.js';
@@ -16,18 +17,20 @@ export function registerImportCommands(program: Command): void {
     .description('bulk import accounts from NDJSON (password hashing is slow by design: passwordHash is the fast path)')
     .option('--batch-size <n>', 'lines written per transaction', (raw) => Math.max(1, Number.parseInt(raw, 10) || 500), 500)
     .action(async (file: string, opts: { batchSize: number }) => {
-      let lines: string[];
+      let total: number;
       try {
-        lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+        total = await countLines(file);
       } catch {
         failAndExit(new Error(`${file}: cannot read the file`));
       }
-      if (lines.at(-1) === '') lines.pop();
       const services = await boot().catch(failAndExit);
       const bar = new cliProgress.SingleBar({ format: 'importing accounts [{bar}] {value}/{total} lines ({percentage}%) eta {eta}s', stream: process.stdout }, cliProgress.Presets.shades_classic);
+      const input = fs.createReadStream(file, { encoding: 'utf8' });
       try {
         const started = performance.now();
-        bar.start(lines.length, 0);
+        bar.start(total, 0);
+        // Line by line: a file of millions of accounts is never held in memory whole.
+        const lines = readline.createInterface({ input, crlfDelay: Infinity });
         const report = await services.accounts.importer.importLines(systemContext('cli:import'), lines, { batchSize: opts.batchSize, onProgress: (n) => bar.update(n) });
         bar.stop();
         const seconds = (performance.now() - started) / 1000;
@@ -37,7 +40,19 @@ export function registerImportCommands(program: Command): void {
         bar.stop();
         failAndExit(e);
       } finally {
+        input.destroy();
         await services.engine.close();
       }
     });
+}
+
+/** Lines in the file (for the progress bar's total), counted in chunks without keeping them. */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 0x0a;
+  for await (const chunk of fs.createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines += 1;
+    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
+  }
+  return last === 0x0a ? lines : lines + 1;
 }

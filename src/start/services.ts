@@ -15,6 +15,7 @@ import { openVault } from '../modules/vault/vault.open.js';
 import { createConsentModule, type ConsentModule } from '../modules/consent/consent.module.js';
 import type { ApiKeyService } from '../modules/apikeys/apikey.service.js';
 import { createTelemetryServices, type TelemetryServices } from '../modules/telemetry/telemetry.services.js';
+import { activationHandler } from '../modules/telemetry/mqtt-activation.js';
 import { RetentionSweeper } from '../modules/retention/retention.service.js';
 import { openRights, type RightsServices } from '../modules/rights/rights.open.js';
 import { accountRectifiers, partialErasers } from '../modules/rights/rights.rectifiers.js';
@@ -79,6 +80,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     db: engine.db, vault, audit, policy, gate: consent.decisions, mailer: outbox,
     accounts: { locationPrecision: (subjectId) => accounts.accounts.locationPrecision(engine.db, subjectId) },
   });
+  telemetry.mqttHandlers.activation = activationHandler(collection.devices);
   accounts.profile.precisionListeners.push((trx, ctx, subjectId, precision) => collection.devices.applyAccountPrecision(trx, ctx, subjectId, precision).then(() => undefined));
   retention.registerSweep('devices.precise_without_consent', async () => ({ removed: (await collection.devices.enforcePreciseConsent(systemContext('retention'))).coarsened }));
   retention.registerSweep('contacts.unaccepted', async (_db, now) => ({ removed: (await collection.contacts.expire(systemContext('retention'), now)).expired }));

@@ -15,6 +15,8 @@ export interface Engine {
   readonly pool?: pg.Pool;
   /** SQLite only: the file, for backups and byte scans in tests. */
   readonly file?: string;
+  /** SQLite only: the connection under Kysely, for statements prepared once on hot paths (the vault's key store). */
+  readonly sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export function openSqlite(file: string): Engine {
   // Another process (CLI beside the server) may hold the write lock briefly.
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { kind: 'sqlite', db, file, close: () => db.destroy() };
+  return { kind: 'sqlite', db, file, sqlite, close: () => db.destroy() };
 }
 
 export function openPostgres(url: string, schema: string | undefined, max: number): Engine {

@@ -1,18 +1,24 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError } from '../../internal/errors/app-error.js';
 import { mapDatabaseError } from '../../internal/db/errors.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { NewSubjects, Vault } from '../vault/vault.service.js';
 import { PasswordSchema, SignUpBody } from './account.input.js';
-import { accountExists, type Accounts, type PreparedAccount } from './accounts.service.js';
+import { PROFILE_FIELDS } from './account.fields.js';
+import { accountExists, type Accounts, type ChildMarker, type PreparedAccount } from './accounts.service.js';
+import type { NewAccountRow } from './accounts.table.js';
 import { checkPassword, hashPassword } from './password.js';
+import * as repo from './accounts.repository.js';
 
 /** One line of `pledge import`: the sign-up body, with `password` or an argon2id `passwordHash` (imported as is). */
 const ImportLine = Type.Composite([Type.Omit(SignUpBody, ['password']), Type.Object({ password: Type.Optional(PasswordSchema), passwordHash: Type.Optional(Type.String({ maxLength: 512 })) })], { additionalProperties: false });
 type ImportLine = Static<typeof ImportLine>;
 const KNOWN = new Set(Object.keys(ImportLine.properties));
+const SEALED_FIELDS = Object.freeze([...PROFILE_FIELDS, 'password_hash']);
 
 /** Codes and line numbers only: a refused value is never echoed (it may be personal data). */
 export interface ImportReport {
@@ -23,7 +29,15 @@ export interface ImportReport {
 
 export interface ImportOptions {
   readonly batchSize?: number;
+  /** Called after each batch with the number of lines read so far. */
   readonly onProgress?: (handled: number) => void;
+}
+
+/** What the batch path needs besides sign-up's validation: the vault, the audit log and the child marker. */
+export interface ImporterDeps {
+  readonly vault: Vault;
+  readonly audit: AuditLog;
+  readonly children: ChildMarker | undefined;
 }
 
 interface Ready {
@@ -33,70 +47,105 @@ interface Ready {
 }
 
 /**
- * Bulk import (R-ACC-1) through the same validation, sealing and audit as sign-up. Batches of `batchSize` lines
- * are written in one transaction each; an e-mail whose blind index already exists counts as a duplicate, so
- * re-running a file resumes it. Clear passwords are hashed like sign-up (slow by design); `passwordHash` is the fast path.
+ * Bulk import (R-ACC-1) with sign-up's validation and sealing, written in batches: per batch one transaction
+ * with one multi-row key-store insert (a DEK per subject all the same), multi-row account inserts and the
+ * audit entries appended under one head lock, so a crash leaves whole batches only. An e-mail whose blind
+ * index is already stored or earlier in the file counts as a duplicate, so re-running a file resumes it.
+ * Clear passwords are hashed like sign-up (slow by design); `passwordHash` is the fast path.
  */
 export class AccountImporter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly accounts: Accounts,
+    private readonly deps: ImporterDeps,
   ) {}
 
-  async importLines(ctx: ActorContext, lines: readonly string[], options: ImportOptions = {}): Promise<ImportReport> {
-    const size = Math.max(1, options.batchSize ?? 500);
-    const report: ImportReport = { imported: 0, duplicates: 0, refused: [] };
-    for (let start = 0; start < lines.length; start += size) {
-      const ready: Ready[] = [];
-      lines.slice(start, start + size).forEach((text, i) => {
-        if (text.trim() === '') return;
-        const line = start + i + 1;
-        try {
-          const input = parseLine(text);
-          ready.push({ line, input, prepared: this.accounts.prepare(input, new Date()) });
-        } catch (e) {
-          report.refused.push({ line, code: codeOf(e) });
-        }
-      });
-      await this.writeBatch(ctx, await this.withoutExisting(ready, report), report);
-      options.onProgress?.(Math.min(lines.length, start + size));
+  /** Lines are read as they come (an array, or a stream such as `readline`): the file is never held whole. */
+  async importLines(ctx: ActorContext, lines: Iterable<string> | AsyncIterable<string>, options: ImportOptions = {}): Promise<ImportReport> {
+    // At most 5,000: a batch's new keys must stay in the vault's key cache (10,000) until its fields are sealed.
+    const size = Math.min(MAX_BATCH, Math.max(1, options.batchSize ?? 500));
+    const run = new ImportRun(this, ctx, options.onProgress);
+    let batch: { readonly line: number; readonly text: string }[] = [];
+    let read = 0;
+    for await (const text of lines) {
+      read += 1;
+      if (text.trim() !== '') batch.push({ line: read, text });
+      if (batch.length >= size) {
+        await run.next(batch, read);
+        batch = [];
+      }
     }
-    return report;
+    return run.finish(batch, read);
   }
 
-  /** Drops e-mails already stored or repeated in the file (duplicates) and phones held by another e-mail (refused). */
-  private async withoutExisting(ready: readonly Ready[], report: ImportReport): Promise<Ready[]> {
-    if (ready.length === 0) return [];
-    const found = await this.db.selectFrom('accounts').select(['email_index', 'phone_index'])
-      .where((eb) => eb.or([eb('email_index', 'in', ready.map((r) => r.prepared.emailIndex)), eb('phone_index', 'in', ready.map((r) => r.prepared.phoneIndex))]))
-      .execute();
-    const emails = new Set(found.map((f) => f.email_index));
-    const phones = new Set(found.map((f) => f.phone_index));
-    const out: Ready[] = [];
-    for (const r of ready) {
-      if (emails.has(r.prepared.emailIndex)) report.duplicates += 1;
-      else if (phones.has(r.prepared.phoneIndex)) report.refused.push({ line: r.line, code: 'ACCOUNT_EXISTS' });
-      else out.push(r);
-      emails.add(r.prepared.emailIndex);
-      phones.add(r.prepared.phoneIndex);
+  /** Validation and normalisation of one batch's lines (sign-up's rules); refusals go to the report. */
+  prepareLines(lines: readonly { readonly line: number; readonly text: string }[], report: ImportReport): Ready[] {
+    const now = new Date();
+    const ready: Ready[] = [];
+    for (const { line, text } of lines) {
+      try {
+        const input = parseLine(text);
+        ready.push({ line, input, prepared: this.accounts.prepare(input, now) });
+      } catch (e) {
+        report.refused.push({ line, code: codeOf(e) });
+      }
     }
-    return out;
+    return ready;
+  }
+
+  /**
+   * Sorts a batch against the store and the batch still being written: a stored or repeated e-mail is a
+   * duplicate; a line that collides with the batch in flight is deferred to the next batch (that batch may
+   * yet fail line by line); a stored phone or one claimed earlier in the batch is refused.
+   */
+  async sortOut(ready: readonly Ready[], inFlight: Claims, report: ImportReport): Promise<{ readonly accepted: Ready[]; readonly deferred: Ready[]; readonly claims: Claims }> {
+    const claims: Claims = { emails: new Set(), phones: new Set() };
+    if (ready.length === 0) return { accepted: [], deferred: [], claims };
+    const taken = await repo.takenIndexes(this.db, ready.map((r) => r.prepared.emailIndex), ready.map((r) => r.prepared.phoneIndex));
+    const accepted: Ready[] = [];
+    const deferred: Ready[] = [];
+    for (const r of ready) {
+      const { emailIndex, phoneIndex } = r.prepared;
+      if (taken.emails.has(emailIndex) || claims.emails.has(emailIndex)) report.duplicates += 1;
+      // Decided once the batch in flight has committed, as if the file were read one batch at a time.
+      else if (inFlight.emails.has(emailIndex) || inFlight.phones.has(phoneIndex)) deferred.push(r);
+      else if (taken.phones.has(phoneIndex) || claims.phones.has(phoneIndex)) report.refused.push({ line: r.line, code: 'ACCOUNT_EXISTS' });
+      else {
+        // Only a line that will be written claims its e-mail and phone: a refused line must not hide a later good one.
+        accepted.push(r);
+        claims.emails.add(emailIndex);
+        claims.phones.add(phoneIndex);
+      }
+    }
+    return { accepted, deferred, claims };
+  }
+
+  /** Keys made and every field sealed in memory, before the batch's transaction opens. */
+  async seal(ctx: ActorContext, batch: readonly Ready[]): Promise<SealedBatch> {
+    const hashes = await Promise.all(batch.map((r) => (r.input.passwordHash !== undefined ? r.input.passwordHash : hashPassword(r.input.password ?? ''))));
+    const { vault } = this.deps;
+    const subjects = await vault.prepareSubjects('account', batch.length);
+    const rows: NewAccountRow[] = [];
+    for (const [i, r] of batch.entries()) {
+      const p = r.prepared;
+      const id = subjects.ids[i]!;
+      const sealed = await vault.encryptFields(this.db, id, 'accounts', { ...p.values, password_hash: hashes[i]! });
+      rows.push({ subject_id: id, email_index: p.emailIndex, phone_index: p.phoneIndex, ...(sealed as RequiredSealed<typeof sealed>), is_child: p.isChild ? 1 : 0, created_at: p.at, updated_at: p.at });
+    }
+    return { ctx, batch, hashes, subjects, rows };
   }
 
   /** One transaction per batch; if it fails on a unique index (a concurrent sign-up), each line is retried alone. */
-  private async writeBatch(ctx: ActorContext, batch: readonly Ready[], report: ImportReport): Promise<void> {
-    if (batch.length === 0) return;
-    const hashes = await Promise.all(batch.map((r) => (r.input.passwordHash !== undefined ? r.input.passwordHash : hashPassword(r.input.password ?? ''))));
+  async write(s: SealedBatch, report: ImportReport): Promise<void> {
+    if (s.batch.length === 0) return;
     try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const [i, r] of batch.entries()) await this.accounts.insertPrepared(trx, ctx, r.prepared, hashes[i]!, 'caller');
-      });
-      report.imported += batch.length;
+      await this.db.transaction().execute((trx) => this.insertBatch(trx, s));
+      report.imported += s.batch.length;
     } catch (e) {
-      if (!(mapDatabaseError(e, accountExists) instanceof AppError) || batch.length === 1) throw mapDatabaseError(e, accountExists);
-      for (const [i, r] of batch.entries()) {
+      if (!(mapDatabaseError(e, accountExists) instanceof AppError) || s.batch.length === 1) throw mapDatabaseError(e, accountExists);
+      for (const [i, r] of s.batch.entries()) {
         try {
-          await this.db.transaction().execute((trx) => this.accounts.insertPrepared(trx, ctx, r.prepared, hashes[i]!, 'caller'));
+          await this.db.transaction().execute((trx) => this.accounts.insertPrepared(trx, s.ctx, r.prepared, s.hashes[i]!, 'caller'));
           report.imported += 1;
         } catch (one) {
           report.refused.push({ line: r.line, code: codeOf(mapDatabaseError(one, accountExists)) });
@@ -104,7 +153,79 @@ export class AccountImporter {
       }
     }
   }
+
+  /** Keys, rows, child flags and audit entries of a whole batch, in one transaction: a crash leaves whole batches. */
+  private async insertBatch(trx: Transaction<Database>, s: SealedBatch): Promise<void> {
+    const { vault, audit, children } = this.deps;
+    await vault.storeSubjects(trx, s.subjects);
+    await repo.insertAccounts(trx, s.rows);
+    for (const [i, r] of s.batch.entries()) if (r.prepared.isChild) await children?.markChild(trx, s.ctx, s.subjects.ids[i]!, true);
+    await audit.appendMany(trx, s.ctx, s.batch.map((r, i) => ({ action: 'account.created', subjectId: s.subjects.ids[i]!, details: { fields: SEALED_FIELDS, child: r.prepared.isChild } })));
+  }
 }
+
+const MAX_BATCH = 5000;
+
+/** Blind indexes claimed by the lines of a batch that is being written. */
+interface Claims {
+  readonly emails: Set<string>;
+  readonly phones: Set<string>;
+}
+
+interface SealedBatch {
+  readonly ctx: ActorContext;
+  readonly batch: readonly Ready[];
+  readonly hashes: readonly string[];
+  readonly subjects: NewSubjects;
+  readonly rows: readonly NewAccountRow[];
+}
+
+/**
+ * One import's pipeline: batch n+1 is validated, sorted and sealed (CPU) while batch n's transaction is with the
+ * database, and at most one transaction is open at a time, so batches commit in file order.
+ */
+class ImportRun {
+  readonly report: ImportReport = { imported: 0, duplicates: 0, refused: [] };
+  private writing: Promise<void> = Promise.resolve();
+  private inFlight: Claims = { emails: new Set(), phones: new Set() };
+  private carried: Ready[] = [];
+
+  constructor(
+    private readonly importer: AccountImporter,
+    private readonly ctx: ActorContext,
+    private readonly onProgress: ((handled: number) => void) | undefined,
+  ) {}
+
+  async next(lines: readonly { readonly line: number; readonly text: string }[], read: number): Promise<void> {
+    const ready = [...this.carried, ...this.importer.prepareLines(lines, this.report)];
+    const { accepted, deferred, claims } = await this.importer.sortOut(ready, this.inFlight, this.report);
+    const sealed = await this.importer.seal(this.ctx, accepted);
+    await this.writing;
+    this.onProgress?.(read - lines.length);
+    this.carried = deferred;
+    this.inFlight = claims;
+    this.writing = this.importer.write(sealed, this.report);
+    // A failed write surfaces at the next await of `writing`; until then it must not count as unhandled.
+    this.writing.catch(() => undefined);
+  }
+
+  async finish(lines: readonly { readonly line: number; readonly text: string }[], read: number): Promise<ImportReport> {
+    await this.next(lines, read);
+    await this.writing;
+    // Lines deferred behind the last batch: everything before them has committed now, so the store answers.
+    while (this.carried.length > 0) {
+      this.inFlight = { emails: new Set(), phones: new Set() };
+      await this.next([], read);
+      await this.writing;
+    }
+    this.onProgress?.(read);
+    this.report.refused.sort((a, b) => a.line - b.line);
+    return this.report;
+  }
+}
+
+/** encryptFields gives null only for null inputs: every field but zip and area code is a string here. */
+type RequiredSealed<T> = { [K in keyof T]: K extends 'zip' | 'area_code' ? Buffer | null : Buffer };
 
 /** JSON, shape, and exactly one of `password` (checked like sign-up) or an argon2id PHC `passwordHash`. */
 function parseLine(text: string): ImportLine {

@@ -20,13 +20,23 @@ export function normaliseLanguage(language: string): string {
   throw errors.validation('language must be a BCP 47 language tag such as en or zh-CN', { field: 'language' });
 }
 
+// Building an Intl.DateTimeFormat costs ~100 µs, most of an account's validation: valid spellings are
+// remembered (a few hundred zones exist; capped so junk input cannot grow it).
+const knownZones = new Map<string, string>();
+
 /** An IANA time zone, in the spelling the runtime's tz database uses. */
 export function normaliseTimeZone(timeZone: string): string {
+  const given = timeZone.trim();
+  const known = knownZones.get(given);
+  if (known !== undefined) return known;
+  let zone: string;
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: timeZone.trim() }).resolvedOptions().timeZone;
+    zone = new Intl.DateTimeFormat('en', { timeZone: given }).resolvedOptions().timeZone;
   } catch {
     throw errors.validation('timeZone must be an IANA time zone such as Europe/Berlin', { field: 'timeZone' });
   }
+  if (knownZones.size < 2000) knownZones.set(given, zone);
+  return zone;
 }
 
 /** A real calendar date, not in the future and not before 1900. */

@@ -38,7 +38,7 @@ export function createAccountsModule(inputs: {
     sessions,
     stepUp: new StepUp(engine.db, vault, audit, policy, sessions, accounts, outbox),
     profile: new ProfileUpdater(engine.db, vault, audit, policy, accounts, sessions, outbox),
-    importer: new AccountImporter(engine.db, accounts),
+    importer: new AccountImporter(engine.db, accounts, { vault, audit, children: inputs.children }),
     startHousekeeping(intervalMs = 3600_000) {
       const timer = setInterval(() => {
         void Promise.all([sessions.sweepExpired(), sessions.throttle.sweep()]).catch(() => undefined);

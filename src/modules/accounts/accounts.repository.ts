@@ -8,6 +8,30 @@ export async function insertAccount(db: Db, row: NewAccountRow): Promise<void> {
   await db.insertInto('accounts').values(row).execute();
 }
 
+/** Several rows, multi-row inserts of up to 1,500 (18 columns: 27,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535). */
+export async function insertAccounts(db: Db, rows: readonly NewAccountRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 1500) await db.insertInto('accounts').values(rows.slice(i, i + 1500)).execute();
+}
+
+/** Which of these blind indexes are already taken (bulk import: duplicates against the store). */
+export async function takenIndexes(db: Db, emailIndexes: readonly string[], phoneIndexes: readonly string[]): Promise<{ readonly emails: Set<string>; readonly phones: Set<string> }> {
+  const emails = new Set<string>();
+  const phones = new Set<string>();
+  // Chunks of 1,000 of each: at most 2,000 parameters per query on either engine.
+  for (let i = 0; i < Math.max(emailIndexes.length, phoneIndexes.length); i += 1000) {
+    const e = emailIndexes.slice(i, i + 1000);
+    const p = phoneIndexes.slice(i, i + 1000);
+    const found = await db.selectFrom('accounts').select(['email_index', 'phone_index'])
+      .where((eb) => eb.or([...(e.length ? [eb('email_index', 'in', e)] : []), ...(p.length ? [eb('phone_index', 'in', p)] : [])]))
+      .execute();
+    for (const f of found) {
+      emails.add(f.email_index);
+      phones.add(f.phone_index);
+    }
+  }
+  return { emails, phones };
+}
+
 export function findById(db: Db, subjectId: string): Promise<AccountRow | undefined> {
   return db.selectFrom('accounts').selectAll().where('subject_id', '=', subjectId).executeTakeFirst();
 }

@@ -20,6 +20,18 @@ export async function insertEntry(db: Db, row: NewAuditRow): Promise<void> {
     .execute();
 }
 
+/** Several consecutive links: multi-row inserts (12 columns: chunks stay under SQLite's 32,766 parameters), one head update. */
+export async function insertEntries(db: Db, rows: readonly NewAuditRow[]): Promise<void> {
+  const last = rows.at(-1);
+  if (!last) return;
+  for (let i = 0; i < rows.length; i += 2000) await db.insertInto('audit_log').values(rows.slice(i, i + 2000)).execute();
+  await db
+    .insertInto('audit_head')
+    .values({ id: 1, seq: last.seq, hash: last.hash })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ seq: last.seq, hash: last.hash }))
+    .execute();
+}
+
 export const readHead = (db: Db) => db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
 
 /** One page of the chain in seq order, for a streaming walk. */

@@ -71,6 +71,43 @@ export class AuditLog {
     await repo.insertEntry(db, { ...row, hash: entryHash(row) });
   }
 
+  /**
+   * Appends several entries in order, taking the chain's head lock once (bulk import): the same links as
+   * that many `append` calls, written with multi-row inserts and one head update.
+   */
+  async appendMany(db: Db, ctx: ActorContext, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    if (!db.isTransaction) {
+      await (db as Kysely<Database>).transaction().execute((trx) => this.appendMany(trx, ctx, entries));
+      return;
+    }
+    for (const entry of entries) assertNoPersonalValues(entry.details ?? {});
+    const head = await repo.lockHead(db, this.kind === 'postgres');
+    let seq = head?.seq ?? 0;
+    let prev = head?.hash ?? GENESIS_HASH;
+    const at = new Date().toISOString();
+    const actor = actorLabel(ctx.actor);
+    const rows = entries.map((entry) => {
+      seq += 1;
+      const row = {
+        seq,
+        at,
+        actor,
+        action: entry.action,
+        subject_id: entry.subjectId ?? null,
+        purpose: entry.purpose ?? ctx.purpose ?? null,
+        target: entry.target ?? null,
+        details: canonicalJson({ ...(entry.details ?? {}), requestId: ctx.requestId }),
+        policy_version: this.policy.version,
+        policy_hash: this.policy.hash,
+        prev_hash: prev,
+      };
+      prev = entryHash(row);
+      return { ...row, hash: prev };
+    });
+    await repo.insertEntries(db, rows);
+  }
+
   /** Walks the whole chain in pages and reports the first broken link. */
   async verify(db: Db, onProgress?: (checked: number) => void): Promise<VerifyResult> {
     const verifier = new ChainVerifier();

@@ -61,10 +61,18 @@ export function planColumns(rules: CompiledRules, cols: DecisionColumns): BatchP
   const perItem = new Array<PurposeRule>(n);
   const out = new Array<Decision | undefined>(n);
   const { purpose, category, aggregate } = cols;
+  // The policy's answer per purpose × category × aggregate, worked out at first use: items then cost an index.
+  const fixed = new Map<number, Decision | null>();
+  const width = cols.categories.length;
   for (let i = 0; i < n; i++) {
-    const rule = named[purpose === undefined ? 0 : purpose[i]!]!;
-    perItem[i] = rule;
-    out[i] = fixedAnswer(rule, cols.categories[category === undefined ? 0 : category[i]!]!, aggregate?.[i]);
+    const p = purpose === undefined ? 0 : purpose[i]!;
+    const c = category === undefined ? 0 : category[i]!;
+    const a = aggregate?.[i] === true;
+    const key = ((p * width + c) << 1) | (a ? 1 : 0);
+    let answer = fixed.get(key);
+    if (answer === undefined) fixed.set(key, (answer = fixedAnswer(named[p]!, cols.categories[c]!, a) ?? null));
+    perItem[i] = named[p]!;
+    out[i] = answer ?? undefined;
   }
   return { subjectIds: cols.subjectIds, rules: perItem, out };
 }

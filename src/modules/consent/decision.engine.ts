@@ -5,45 +5,29 @@ import type { Engine } from '../../internal/db/engine.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { Decision, DecisionGate, DecisionInput } from './decision.js';
 import type { SubjectState } from './consent.js';
-import { assertKnownCategory, compileRules, fixedAnswer, judge, knownRule, stateFromRows, type CompiledRules, type PurposeRule } from './decision.rules.js';
+import { assertKnownCategory, compileRules, fixedAnswer, judge, knownRule, type CompiledRules, type PurposeRule } from './decision.rules.js';
 import { planColumns, planInputs, type BatchPlan, type DecisionColumns } from './decision.batch.js';
+import { SubjectStateCache } from './decision.cache.js';
 import { DecisionCacheSync } from './decision.sync.js';
 import { DecisionChangePoller } from './decision.poll.js';
-import type { ConsentCurrentRow } from './consent.table.js';
-import * as repo from './consent.repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const MAX_CACHED_SUBJECTS = 200_000;
-/** A subject changed inside someone's open transaction is not cached until its commit is announced. */
-const PENDING_MS = 10_000;
-
 /**
- * The decision engine (R-USE-1 … R-USE-7, R-KID-2): the policy as flat lookup tables, each subject's state
- * cached in memory and dropped on every change. On PostgreSQL, changes are announced with NOTIFY inside the
+ * The decision engine (R-USE-1 … R-USE-7, R-KID-2): the policy as flat lookup tables (decision.rules.ts), each
+ * subject's state cached in memory and dropped on every change (decision.cache.ts). On PostgreSQL, changes are announced with NOTIFY inside the
  * changing transaction, so every instance (this one included) drops its copy when the change commits.
  */
 export class DecisionEngine implements DecisionGate {
   readonly rules: CompiledRules;
-  private readonly cache = new Map<string, SubjectState>();
-  private readonly pending = new Map<string, number>();
-  private readonly loading = new Map<string, Promise<SubjectState>>();
-  /**
-   * Bumped by every invalidation; `invalidatedAt` records it per subject, so a load that raced with a change of
-   * its subject does not cache what it read (changes of other subjects do not matter). `clearedAt` covers clear().
-   */
-  private generation = 0;
-  private clearedAt = 0;
-  private readonly invalidatedAt = new Map<string, number>();
+  private readonly cache: SubjectStateCache;
   private readonly sync: DecisionCacheSync | undefined;
   private readonly poller: DecisionChangePoller | undefined;
   private readonly instanceId = randomUUID();
 
-  constructor(
-    private readonly engine: Engine,
-    policy: CompiledPolicy,
-  ) {
+  constructor(engine: Engine, policy: CompiledPolicy) {
     this.rules = compileRules(policy);
+    this.cache = new SubjectStateCache(engine.db, this.rules);
     this.sync = engine.pool ? new DecisionCacheSync(engine.pool, (id) => this.onRemoteChange(id), () => this.clear()) : undefined;
     this.poller = engine.kind === 'sqlite' ? new DecisionChangePoller(engine.db, (id) => this.invalidate(id)) : undefined;
   }
@@ -73,7 +57,7 @@ export class DecisionEngine implements DecisionGate {
     try {
       const fast = this.decideCached(input);
       if (fast !== undefined) return fast;
-      const state = db?.isTransaction ? (await this.loadMany([input.subjectId], db)).get(input.subjectId)! : await this.stateOf(input.subjectId);
+      const state = db?.isTransaction ? (await this.cache.loadMany([input.subjectId], db)).get(input.subjectId)! : await this.stateOf(input.subjectId);
       return judge(this.rules.byName.get(input.purpose) as PurposeRule, state);
     } catch {
       return this.rules.error;
@@ -119,7 +103,7 @@ export class DecisionEngine implements DecisionGate {
         else (missing ??= new Set()).add(subjectIds[i]!);
       }
       if (missing) {
-        const loaded = await this.loadMany([...missing]);
+        const loaded = await this.cache.loadMany([...missing]);
         for (let i = 0; i < out.length; i++) {
           if (out[i] !== undefined) continue;
           const state = loaded.get(subjectIds[i]!);
@@ -134,14 +118,7 @@ export class DecisionEngine implements DecisionGate {
 
   /** The subject's state as the engine sees it (cached or freshly loaded). */
   async stateOf(subjectId: string): Promise<SubjectState> {
-    const cached = this.cache.get(subjectId);
-    if (cached) return cached;
-    let p = this.loading.get(subjectId);
-    if (!p) {
-      p = this.load(subjectId).finally(() => this.loading.delete(subjectId));
-      this.loading.set(subjectId, p);
-    }
-    return p;
+    return this.cache.stateOf(subjectId);
   }
 
   /** The subject-dependent part of a decision for a purpose, on a state already at hand. */
@@ -158,33 +135,22 @@ export class DecisionEngine implements DecisionGate {
     this.invalidate(subjectId);
     if (this.poller) await db.insertInto('decision_changes').values({ subject_id: subjectId, at: new Date().toISOString() }).execute();
     if (this.sync) {
-      this.pending.set(subjectId, Date.now() + PENDING_MS);
+      this.cache.holdUntilCommit(subjectId);
       await sql`SELECT pg_notify(${this.sync.channel}, ${`${this.instanceId} ${subjectId}`})`.execute(db);
     }
   }
 
   /** Drops one subject's cached state (after a commit, or when told by another instance). */
   invalidate(subjectId: string): void {
-    this.generation++;
-    // Bounded: forgetting per-subject marks is safe when treated as a clear of everything in flight.
-    if (this.invalidatedAt.size >= 10_000) {
-      this.invalidatedAt.clear();
-      this.clearedAt = this.generation;
-    }
-    this.invalidatedAt.set(subjectId, this.generation);
-    this.cache.delete(subjectId);
+    this.cache.invalidate(subjectId);
   }
 
   /** The change noted for this subject has committed (the caller owned the transaction): cache it again. */
   committed(subjectId: string): void {
-    this.pending.delete(subjectId);
-    this.invalidate(subjectId);
+    this.cache.committed(subjectId);
   }
 
   clear(): void {
-    this.generation++;
-    this.clearedAt = this.generation;
-    this.invalidatedAt.clear();
     this.cache.clear();
   }
 
@@ -193,42 +159,6 @@ export class DecisionEngine implements DecisionGate {
    * final at its commit); the instance id is there for diagnostics.
    */
   private onRemoteChange(payload: string): void {
-    const subjectId = payload.slice(payload.indexOf(' ') + 1);
-    this.pending.delete(subjectId);
-    this.invalidate(subjectId);
-  }
-
-  private async load(subjectId: string): Promise<SubjectState> {
-    return (await this.loadMany([subjectId])).get(subjectId) as SubjectState;
-  }
-
-  /** With a transaction handle the state read is not cached: the transaction may still roll back. */
-  private async loadMany(subjectIds: readonly string[], trx?: Db): Promise<Map<string, SubjectState>> {
-    const generation = this.generation;
-    const db = trx ?? this.engine.db;
-    const [statuses, rows] = await Promise.all([repo.statusForMany(db, subjectIds), repo.currentForMany(db, subjectIds)]);
-    const statusById = new Map(statuses.map((s) => [s.subject_id, s]));
-    const rowsById = new Map<string, ConsentCurrentRow[]>();
-    for (const r of rows) rowsById.set(r.subject_id, [...(rowsById.get(r.subject_id) ?? []), r]);
-    const out = new Map<string, SubjectState>();
-    for (const id of subjectIds) out.set(id, stateFromRows(this.rules, statusById.get(id), rowsById.get(id) ?? []));
-    if (trx === undefined && this.clearedAt <= generation) {
-      for (const [id, state] of out) if ((this.invalidatedAt.get(id) ?? 0) <= generation) this.remember(id, state);
-    }
-    return out;
-  }
-
-  private remember(subjectId: string, state: SubjectState): void {
-    const until = this.pending.get(subjectId);
-    if (until !== undefined) {
-      if (until > Date.now()) return;
-      this.pending.delete(subjectId);
-    }
-    // Bounded: the oldest entries (Map keeps insertion order) make room.
-    if (this.cache.size >= MAX_CACHED_SUBJECTS) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
-    this.cache.set(subjectId, state);
+    this.cache.committed(payload.slice(payload.indexOf(' ') + 1));
   }
 }

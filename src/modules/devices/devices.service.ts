@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { nowIso } from '../../internal/db/columns.js';
-import { errors } from '../../internal/errors/app-error.js';
+import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { DecisionGate } from '../consent/decision.js';
 import type { Vault } from '../vault/vault.service.js';
@@ -43,6 +43,18 @@ export class DevicesService {
     const subjectId = userSubject(ctx);
     assertImei(input.imei);
     return this.perOwner.run(subjectId, () => this.activateNow(ctx, subjectId, input));
+  }
+
+  /**
+   * The same event sent by the device itself (MQTT `devices/{id}/activation`), for the owner its token belongs to.
+   * A device token speaks only for its own device: `deviceRef` must be the row of `input.deviceId`.
+   */
+  async activateByDevice(ctx: ActorContext, subjectId: string, deviceRef: string, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
+    assertImei(input.imei);
+    return this.perOwner.run(subjectId, async () => {
+      if ((await this.findByDeviceId(subjectId, input.deviceId))?.id !== deviceRef) throw new AppError('DEVICE_TOKEN_INVALID', 'The token does not belong to this device');
+      return this.activateNow(ctx, subjectId, input);
+    });
   }
 
   private async activateNow(ctx: ActorContext, subjectId: string, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {

@@ -1,7 +1,6 @@
 /**
  * Collects work from many senders and runs it as one batch, so that one commit acknowledges many MQTT
- * messages (mqtt.js hands a connection its next message only after the current one is acknowledged, so
- * throughput comes from many connections whose messages share a commit). Up to `parallel` flushes run at a
+ * messages (each acknowledged only after that commit). Up to `parallel` flushes run at a
  * time; what arrives meanwhile forms the next batch, so batches grow with load.
  */
 export class GroupCommit<T> {

@@ -41,6 +41,11 @@ export class DeviceTokenCache {
     private readonly ttlMs = 10_000,
   ) {}
 
+  /** Drops the cached tokens of one device (after an event that may have revoked them). */
+  forgetDevice(deviceRef: string): void {
+    for (const [token, hit] of this.cache) if (hit.identity.deviceRef === deviceRef) this.cache.delete(token);
+  }
+
   async identify(message: DeviceMessage): Promise<DeviceIdentity> {
     const token = message.payload.token;
     if (typeof token !== 'string') throw new AppError('DEVICE_TOKEN_INVALID');

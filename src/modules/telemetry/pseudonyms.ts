@@ -55,9 +55,10 @@ export class Pseudonyms {
     const missing = subjectIds.filter((id) => !out.has(id) && !salts.has(id));
     if (missing.length > 0) {
       const at = new Date(nowMs).toISOString();
+      // Sorted: concurrent group commits inserting the same people then take the key locks in one order (no deadlock).
       await db
         .insertInto('telemetry_links')
-        .values([...new Set(missing)].map((subject_id) => ({ subject_id, epoch, salt: randomBytes(16), created_at: at })))
+        .values([...new Set(missing)].sort().map((subject_id) => ({ subject_id, epoch, salt: randomBytes(16), created_at: at })))
         .onConflict((oc) => oc.doNothing())
         .execute();
       for (const [id, salt] of await this.saltsOf(db, missing, epoch)) salts.set(id, salt);

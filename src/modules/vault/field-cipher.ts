@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { AppError } from '../../internal/errors/app-error.js';
-import { nonce96 } from './nonce-pool.js';
+import { writeNonce96 } from './nonce-pool.js';
 
 /** Where a ciphertext belongs: bound into the GCM associated data, so a copy elsewhere fails to open. */
 export interface FieldBinding {
@@ -27,18 +27,19 @@ function associatedData(b: FieldBinding): Buffer {
 
 /** AES-256-GCM with a fresh random nonce per value (2^32 values per key stay far below the collision bound). */
 export function sealField(dek: Buffer, binding: FieldBinding, plaintext: string): Buffer {
-  const nonce = nonce96();
-  const cipher = createCipheriv('aes-256-gcm', dek, nonce);
+  // GCM is a stream mode: the ciphertext is exactly as long as the plaintext, so the stored value is laid out
+  // in one buffer up front and the nonce written straight into it.
+  const out = Buffer.allocUnsafe(1 + NONCE + Buffer.byteLength(plaintext, 'utf8') + TAG);
+  out[0] = FORMAT;
+  writeNonce96(out, 1);
+  const cipher = createCipheriv('aes-256-gcm', dek, out.subarray(1, 1 + NONCE));
   cipher.setAAD(associatedData(binding));
   const body = cipher.update(plaintext, 'utf8');
-  const rest = cipher.final(); // empty for GCM, kept so the code stays right if it ever is not
-  // One allocation for the stored value instead of two concatenations.
-  const out = Buffer.allocUnsafe(1 + NONCE + body.length + rest.length + TAG);
-  out[0] = FORMAT;
-  nonce.copy(out, 1);
+  const rest = cipher.final(); // empty for GCM
+  if (body.length + rest.length !== out.length - 1 - NONCE - TAG) throw new Error('AES-GCM output length differs from its input');
   body.copy(out, 1 + NONCE);
   rest.copy(out, 1 + NONCE + body.length);
-  cipher.getAuthTag().copy(out, 1 + NONCE + body.length + rest.length);
+  cipher.getAuthTag().copy(out, out.length - TAG);
   return out;
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AppError } from '../../internal/errors/app-error.js';
 import type { KekVersionInfo, KeyProvider, WrappedKey } from './vault.js';
-import { nonce96 } from './nonce-pool.js';
+import { writeNonce96 } from './nonce-pool.js';
 import { KeyringError, fileStamp, readKeyring, writeKeyring, type KeyringFile } from './keyring-file.js';
 
 export interface LocalKeyProviderOptions {
@@ -15,9 +15,15 @@ const RELOAD_CHECK_MS = 1000;
 
 /** AES-256-GCM seal: nonce ‖ ciphertext ‖ tag, with the label as associated data. No home-made primitive. */
 function seal(key: Buffer, plain: Buffer, label: string): Buffer {
-  const nonce = nonce96();
-  const c = createCipheriv('aes-256-gcm', key, nonce).setAAD(Buffer.from(label, 'utf8'));
-  return Buffer.concat([nonce, c.update(plain), c.final(), c.getAuthTag()]);
+  // Laid out in one buffer (GCM output is as long as its input): this runs once per new subject.
+  const out = Buffer.allocUnsafe(12 + plain.length + 16);
+  writeNonce96(out, 0);
+  const c = createCipheriv('aes-256-gcm', key, out.subarray(0, 12)).setAAD(Buffer.from(label, 'utf8'));
+  const body = c.update(plain);
+  if (body.length !== plain.length || c.final().length !== 0) throw new Error('AES-GCM output length differs from its input');
+  body.copy(out, 12);
+  c.getAuthTag().copy(out, 12 + plain.length);
+  return out;
 }
 
 function open(key: Buffer, sealed: Buffer, label: string): Buffer {

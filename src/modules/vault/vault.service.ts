@@ -1,5 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { randomUUID } from 'node:crypto';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import { nowIso } from '../../internal/db/columns.js';
 import { AppError } from '../../internal/errors/app-error.js';
@@ -12,7 +12,9 @@ import { dekContext, type BlindIndexKind, type KekVersionInfo, type KeyProvider,
 import { blindIndexOf } from './blind-index.js';
 import { DekCache } from './dek-cache.js';
 import { openField, sealField } from './field-cipher.js';
+import { randomKey256 } from './nonce-pool.js';
 import type { KeyStore } from './key-store.js';
+import type { NewVaultKeyRow } from './vault.table.js';
 import { rotateKeys, type RotationOptions, type RotationResult } from './key-rotation.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -20,6 +22,12 @@ type Db = Kysely<Database> | Transaction<Database>;
 export { normaliseEmail, normalisePhone } from './blind-index.js';
 export { PolicyOnlyGate } from './policy-only-gate.js';
 export type { BlindIndexKind, KeyProvider, SubjectKind } from './vault.js';
+
+/** Subjects made by `prepareSubjects`: their ids and wrapped keys, not yet in the key store. */
+export interface NewSubjects {
+  readonly ids: readonly string[];
+  readonly keys: readonly NewVaultKeyRow[];
+}
 
 export interface VaultOptions {
   readonly policy: CompiledPolicy;
@@ -49,13 +57,64 @@ export class Vault {
 
   /** A new subject with a fresh DEK, in the caller's transaction (the caller audits what the subject is for: account.created…). */
   async createSubject(db: Db, _ctx: ActorContext, kind: SubjectKind): Promise<string> {
-    const subjectId = randomUUID();
-    const dek = randomBytes(32);
-    const { wrapped, kekVersion } = await this.o.keys.wrap(dek, dekContext(subjectId));
-    const at = nowIso();
-    await this.o.keyStore.insertKey(db, { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: at, shredded_at: null });
-    this.cache.set(subjectId, { dek, dekVersion: 1 });
+    const { subjectId, row } = await this.newKey(kind);
+    await this.o.keyStore.insertKey(db, row);
     return subjectId;
+  }
+
+  /**
+   * A new subject together with the caller's first row of it (e.g. the account row): `firstRow` gets the new
+   * id, may seal fields for it (its key is already usable), and returns the row's insert, which is written
+   * with the key in one statement on PostgreSQL (one round trip fewer per subject); both or neither are stored.
+   *
+   * @example
+   * await vault.createSubjectWith(trx, ctx, 'account', async (id) =>
+   *   trx.insertInto('accounts').values({ subject_id: id, ...(await vault.encryptFields(trx, id, 'accounts', values)) }).compile());
+   */
+  async createSubjectWith(db: Transaction<Database>, _ctx: ActorContext, kind: SubjectKind, firstRow: (subjectId: string) => CompiledQuery | Promise<CompiledQuery>): Promise<string> {
+    const { subjectId, row } = await this.newKey(kind);
+    await this.o.keyStore.insertKeyWith(db, row, await firstRow(subjectId));
+    return subjectId;
+  }
+
+  /** A fresh DEK, wrapped for its new subject id and cached unwrapped (its first fields need no unwrap). */
+  private async newKey(kind: SubjectKind): Promise<{ readonly subjectId: string; readonly row: NewVaultKeyRow }> {
+    const subjectId = randomUUID();
+    const dek = randomKey256();
+    const { wrapped, kekVersion } = await this.o.keys.wrap(dek, dekContext(subjectId));
+    this.cache.set(subjectId, { dek, dekVersion: 1 });
+    return { subjectId, row: { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: nowIso(), shredded_at: null } };
+  }
+
+  /**
+   * `n` new subjects of one kind, in the caller's transaction, with one multi-row key-store insert (bulk import).
+   * Each still gets its own random DEK, wrapped and bound to its id exactly as `createSubject` does.
+   */
+  async createSubjects(db: Db, _ctx: ActorContext, kind: SubjectKind, n: number): Promise<string[]> {
+    const batch = await this.prepareSubjects(kind, n);
+    await this.storeSubjects(db, batch);
+    return [...batch.ids];
+  }
+
+  /**
+   * `n` new subjects whose keys exist only in memory yet: their fields can be sealed at once (before the
+   * transaction, so a bulk writer keeps its transaction short), and `storeSubjects` must write them in the
+   * same transaction as those fields. Only wrapped keys leave the vault.
+   */
+  async prepareSubjects(kind: SubjectKind, n: number): Promise<NewSubjects> {
+    const ids: string[] = [];
+    const keys: NewVaultKeyRow[] = [];
+    for (let i = 0; i < n; i++) {
+      const { subjectId, row } = await this.newKey(kind);
+      ids.push(subjectId);
+      keys.push(row);
+    }
+    return { ids, keys };
+  }
+
+  /** Writes prepared subjects' wrapped keys to the key store, in the caller's transaction (one multi-row insert). */
+  async storeSubjects(db: Db, batch: NewSubjects): Promise<void> {
+    await this.o.keyStore.insertKeys(db, batch.keys);
   }
 
   /** Seals one field (R-CLS-1: the field must be declared in the policy). */

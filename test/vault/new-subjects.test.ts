@@ -1,0 +1,66 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { systemContext } from '../../src/internal/context.js';
+
+const ctx = systemContext('vault-new-subjects-test');
+
+describe.each(ENGINES)('vault: new subjects written with their rows on %s', (kind) => {
+  let stack: TestStack;
+  const keyCount = async () => [...(await stack.services.vault.keyStore.countByVersion(stack.services.engine.db)).values()].reduce((a, b) => a + b, 0);
+  beforeAll(async () => {
+    stack = await createStack(kind);
+    await sql`create table vault_first_row (subject_id text primary key, email ${sql.raw(kind === 'postgres' ? 'bytea' : 'blob')}, email_index text unique)`.execute(stack.services.engine.db);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('R-SEC-4: createSubjectWith stores the wrapped key in the key store and the sealed row in the data store; both open after the cache is dropped', async () => {
+    const { vault, engine } = stack.services;
+    const before = await keyCount();
+    const id = await engine.db.transaction().execute((trx) =>
+      vault.createSubjectWith(trx, ctx, 'account', async (subjectId) => {
+        const { email } = await vault.encryptFields(trx, subjectId, 'accounts', { email: 'first.row@pledge-probe.example' });
+        return sql`insert into vault_first_row values (${subjectId}, ${email}, ${'idx-1'})`.compile(trx);
+      }),
+    );
+    expect(await keyCount()).toBe(before + 1);
+    expect((await vault.keyStore.findKey(engine.db, id))?.wrapped_dek).toBeInstanceOf(Buffer);
+    const row = await sql<{ email: Buffer }>`select email from vault_first_row where subject_id = ${id}`.execute(engine.db);
+    vault.forgetKeys();
+    expect(await vault.decrypt(engine.db, id, 'accounts', 'email', row.rows[0]!.email, 'provide_service')).toBe('first.row@pledge-probe.example');
+  });
+
+  it('R-SEC-4: when the row is refused (a unique index), no key is left behind either', async () => {
+    const { vault, engine } = stack.services;
+    const before = await keyCount();
+    const attempt = engine.db.transaction().execute((trx) =>
+      vault.createSubjectWith(trx, ctx, 'account', async (subjectId) => {
+        const { email } = await vault.encryptFields(trx, subjectId, 'accounts', { email: 'second.row@pledge-probe.example' });
+        return sql`insert into vault_first_row values (${subjectId}, ${email}, ${'idx-1'})`.compile(trx);
+      }),
+    );
+    await expect(attempt).rejects.toThrow();
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('R-SEC-4: createSubjects gives every subject its own key, stored in one go, and rolls back with the transaction', async () => {
+    const { vault, engine } = stack.services;
+    const before = await keyCount();
+    const ids = await engine.db.transaction().execute((trx) => vault.createSubjects(trx, ctx, 'account', 40));
+    expect(new Set(ids).size).toBe(40);
+    expect(await keyCount()).toBe(before + 40);
+    const wrapped = await Promise.all(ids.map(async (id) => (await vault.keyStore.findKey(engine.db, id))!.wrapped_dek!.toString('hex')));
+    expect(new Set(wrapped).size).toBe(40);
+    const sealed = await Promise.all(ids.map((id) => vault.encrypt(engine.db, id, 'accounts', 'name', `Person ${id}`)));
+    vault.forgetKeys();
+    for (const [i, id] of ids.entries()) expect(await vault.decrypt(engine.db, id, 'accounts', 'name', sealed[i]!, 'provide_service')).toBe(`Person ${id}`);
+    // A batch whose transaction fails leaves no key.
+    await expect(engine.db.transaction().execute(async (trx) => {
+      await vault.createSubjects(trx, ctx, 'account', 25);
+      throw new Error('batch failed');
+    })).rejects.toThrow('batch failed');
+    expect(await keyCount()).toBe(before + 40);
+  });
+});
