@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import autocannon from 'autocannon';
-import mqtt from 'mqtt';
 import pg from 'pg';
 import { parseConfig } from '../src/internal/config/config.js';
 import { systemContext } from '../src/internal/context.js';
@@ -107,8 +106,8 @@ async function rawCopy(batches: number): Promise<number> {
 // The publishers run in a worker thread (its own event loop) so that publishing does not compete with the bridge
 // for one loop; each connection keeps `window` messages in flight and publishes the next on each PUBACK. The broker
 // acknowledges publishers at once, so publishers are held at most `ahead` messages ahead of what the bridge has
-// handled: Mosquitto drops QoS 1 messages beyond a subscriber's queue (max_queued_messages, default 1,000), and an
-// unbounded publisher would measure the broker's drops, not the bridge.
+// handled: Mosquitto drops QoS 1 messages beyond a subscriber's queue (max_queued_messages, default 1,000, seen
+// dropping at 1,000 ahead per bridge connection), and an unbounded publisher would measure the broker's drops.
 const PUBLISHER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const mqtt = require('mqtt');
@@ -137,6 +136,17 @@ const mqtt = require('mqtt');
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
+/** Mosquitto's CPU time so far (ms), from /proc; NaN where there is none to read. */
+function brokerCpuMs(): number {
+  try {
+    const pid = fs.readFileSync('/run/mosquitto/mosquitto.pid', 'utf8').trim();
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** MQTT: QoS 1 messages of one event each through Mosquitto and the bridge, until every one is committed. */
 async function mqttIngestion(messages: number, connections = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 4)): Promise<number> {
   const s = await stack('postgres');
@@ -147,7 +157,7 @@ async function mqttIngestion(messages: number, connections = Number(process.env.
   if (process.env.BENCH_DEBUG) (s.services.telemetry.ingestion as any).ingestMany = async (items: any, now?: number) => { const t = performance.now(); const r = await orig(items, now); stats.push([items.length, performance.now() - t]); return r; };
   await bridge.start();
   const payloads = s.tokens.map((t) => ({ topic: `devices/${t.deviceRef}/events`, body: JSON.stringify({ token: t.token, events: events(1) }) }));
-  const worker = new Worker(PUBLISHER, { eval: true, workerData: { url: MQTT_URL, run, connections: 8, window: 250, messages, payloads, ahead: connections * 1000 } });
+  const worker = new Worker(PUBLISHER, { eval: true, workerData: { url: MQTT_URL, run, connections: 8, window: 250, messages, payloads, ahead: connections * 500 } });
   const published = new Promise<void>((resolve, reject) => {
     worker.on('error', reject);
     worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited with ${code}`))));
@@ -155,14 +165,26 @@ async function mqttIngestion(messages: number, connections = Number(process.env.
   await new Promise<void>((resolve) => worker.once('message', () => resolve()));
   worker.on('message', (m) => console.error(m));
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  const broker0 = brokerCpuMs();
   const tell = setInterval(() => worker.postMessage(bridge.handled), 5);
   let last = performance.now();
+  let progress = { n: 0, at: performance.now() };
   for (let n = 0; (n = await countEvents(s.services)) < messages; ) {
     await new Promise((r) => setTimeout(r, 50));
-    if (process.env.BENCH_DEBUG && performance.now() - last > 2000) (last = performance.now()), console.error('stored', n, 'handled', bridge.handled);
+    if (n > progress.n) progress = { n, at: performance.now() };
+    // A broker that dropped messages (see PUBLISHER) would otherwise leave this waiting for ever.
+    if (performance.now() - progress.at > 15_000) throw new Error(`stuck at ${n} of ${messages} stored: were messages dropped by the broker?`);
+    if (process.env.BENCH_DEBUG && performance.now() - last > 2000) {
+      last = performance.now();
+      console.error('stored', n, 'handled', bridge.handled);
+    }
   }
   const rate = messages / ((performance.now() - t0) / 1000);
   clearInterval(tell);
+  // CPU per 1,000 messages, less sensitive to other load than the rate: the bridge's event loop and the broker.
+  const busy = performance.eventLoopUtilization(elu0);
+  console.error(`per 1,000 messages: bridge loop busy ${((busy.active / messages) * 1000).toFixed(1)} ms, mosquitto CPU ${(((brokerCpuMs() - broker0) / messages) * 1000).toFixed(1)} ms`);
   await published;
   if (process.env.BENCH_DEBUG) console.error('flushes', stats.length, 'avg batch', stats.reduce((a, b) => a + b[0]!, 0) / stats.length, 'avg ms', stats.reduce((a, b) => a + b[1]!, 0) / stats.length);
   await bridge.stop({ forgetSessions: true });

@@ -15,7 +15,7 @@ export function registerImportCommands(program: Command): void {
   program
     .command('import <file>')
     .description('bulk import accounts from NDJSON (password hashing is slow by design: passwordHash is the fast path)')
-    .option('--batch-size <n>', 'lines written per transaction', (raw) => Math.max(1, Number.parseInt(raw, 10) || 500), 500)
+    .option('--batch-size <n>', 'lines written per transaction (at most 5000)', (raw) => Math.max(1, Number.parseInt(raw, 10) || 500), 500)
     .action(async (file: string, opts: { batchSize: number }) => {
       let total: number;
       try {

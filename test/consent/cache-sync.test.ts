@@ -56,6 +56,8 @@ describe.skipIf(!PG)('decision cache coherence across instances (postgres, LISTE
       await new Promise((r) => setTimeout(r, 20));
       await bEngine.decide(input);
     }
+    // Warm before the transaction, or the check inside it would test nothing.
+    expect(bEngine.decideCached(input)?.allow).toBe(true);
     await db.transaction().execute(async (trx) => {
       await a.services.consent.subjectStatus.markChild(trx, ctx, s, true);
       await new Promise((r) => setTimeout(r, 150));

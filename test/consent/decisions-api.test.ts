@@ -165,6 +165,27 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(await code({ ...ok, decisions: [] })).toBe('UNKNOWN_FIELD');
   });
 
+  it('the decision routes read bodies as Fastify does: not JSON or empty is 400 BODY_NOT_JSON, over the limit 413, a __proto__ key is refused', async () => {
+    const raw = (payload: string) => stack.app.inject({ method: 'POST', url: '/v1/decisions/batch', payload, headers: { 'content-type': 'application/json', 'x-api-key': key } });
+    const broken = await raw('{"decisions": [');
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().code).toBe('BODY_NOT_JSON');
+    expect((await raw('')).json().code).toBe('BODY_NOT_JSON');
+    const item = { subjectId: randomUUID(), purpose: 'provide_service', category: 'user.name' };
+    const huge = await raw(JSON.stringify({ decisions: [item], pad: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().code).toBe('BODY_TOO_LARGE');
+    const poisoned = await raw(`{"decisions":[{"subjectId":"${item.subjectId}","purpose":"provide_service","category":"user.name","__proto__":{"allow":true}}]}`);
+    expect(poisoned.statusCode).toBe(400);
+    expect(poisoned.json().code).toBe('UNKNOWN_FIELD');
+    const single = await stack.app.inject({ method: 'POST', url: '/v1/decisions', payload: `{"__proto__":{"x":1},"subjectId":"${item.subjectId}","purpose":"provide_service","category":"user.name"}`, headers: { 'content-type': 'application/json', 'x-api-key': key } });
+    expect(single.statusCode).toBe(400);
+    expect(single.json().code).toBe('UNKNOWN_FIELD');
+    // A multi-byte character split across chunks survives decoding.
+    const accented = await raw(JSON.stringify({ decisions: [{ ...item, subjectId: `é${'x'.repeat(100)}€` }] }));
+    expect(accented.statusCode).toBe(200);
+  });
+
   it('the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {
     const lean = await buildDecisionsApp(stack.services);
     try {

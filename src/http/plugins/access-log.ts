@@ -8,7 +8,7 @@ import { AccessLogWriter, Clickstream, describeAgent, primaryLanguage, referrerO
  * cookie-less clickstream id. Added on the root instance so that it sees every route, the 404s included.
  */
 export function registerAccessLog(app: FastifyInstance): void {
-  const writer = new AccessLogWriter(app.services.engine.db, (e) => app.log.warn({ err: e instanceof Error ? e.message : 'unknown' }, 'access log: a batch could not be written'));
+  const writer = new AccessLogWriter(app.services.engine.db, app.services.policy, (e) => app.log.warn({ err: e instanceof Error ? e.message : 'unknown' }, 'access log: a batch could not be written'));
   const clickstream = new Clickstream();
   app.addHook('onResponse', async (request, reply) => {
     const ua = request.headers['user-agent'];

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppInstance } from '../app-instance.js';
 import { batchValidator, MAX_BATCH } from './decisions.validate.js';
 import { batchJson, columnsJson } from './decisions.present.js';
+import { registerDecisionsBodyParser } from './decisions.body.js';
 
 const DecisionRequest = Type.Object(
   {
@@ -54,6 +55,8 @@ export async function decisionsRoutes(app: AppInstance): Promise<void> {
   const { decisions, apiKeys } = app.services.consent;
   const db = app.services.engine.db;
   const security = [{ apiKey: [] }];
+  // Registered plugins are encapsulated: this reader serves these routes only.
+  registerDecisionsBodyParser(app);
   const authenticate = async (request: FastifyRequest): Promise<void> => {
     const header = request.headers['x-api-key'];
     await apiKeys.verify(db, typeof header === 'string' ? header : undefined);

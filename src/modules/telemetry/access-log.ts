@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { Insertable } from 'kysely';
 import type { AccessLogTable } from './telemetry-stores.table.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import { assertStoredFields } from './stored-fields.js';
 
 export type AccessLogRowInput = Insertable<AccessLogTable>;
 
@@ -82,6 +84,7 @@ export class AccessLogWriter {
   private timer: NodeJS.Timeout | undefined;
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly policy: CompiledPolicy,
     private readonly onError: (e: unknown) => void,
   ) {}
 
@@ -100,6 +103,7 @@ export class AccessLogWriter {
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return;
     try {
+      assertStoredFields(this.policy, 'access_log', new Set(rows.flatMap((r) => Object.keys(r))));
       await this.db.insertInto('access_log').values(rows).execute();
     } catch (e) {
       this.onError(e);

@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import type { DecisionGate } from '../consent/decision.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import { redactPii, type PiiCounts } from './pii-scanner.js';
+import { assertStoredFields } from './stored-fields.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 type Sealed = 'device_id' | 'ip' | 'route';
@@ -72,10 +73,9 @@ export class CrashReports {
     const id = randomUUID();
     await this.db.transaction().execute(async (trx) => {
       const sealed = await this.vault.encryptFields<Sealed>(trx, owner.subjectId, 'crash_reports', { device_id: input.deviceId, ip: input.ip, route: input.route });
-      await trx
-        .insertInto('crash_reports')
-        .values({ id, subject_id: owner.subjectId, received_at: nowIso(), model: owner.model, firmware: owner.firmware, body: scan.text, pii_counts: JSON.stringify(scan.counts), ...sealed })
-        .execute();
+      const row = { id, subject_id: owner.subjectId, received_at: nowIso(), model: owner.model, firmware: owner.firmware, body: scan.text, pii_counts: JSON.stringify(scan.counts), ...sealed };
+      assertStoredFields(this.policy, 'crash_reports', Object.keys(row));
+      await trx.insertInto('crash_reports').values(row).execute();
       await this.audit.append(trx, ctx, { action: 'telemetry.crash_received', subjectId: owner.subjectId, target: id, details: { redacted: scan.total } });
     });
     return { id, redacted: scan.counts };

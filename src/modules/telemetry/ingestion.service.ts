@@ -5,7 +5,8 @@ import type { DecisionGate, DecisionReason } from '../consent/decision.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import { validateBatch, type ValidEvent } from './event-validator.js';
 import type { Pseudonyms } from './pseudonyms.js';
-import { insertEvents } from './telemetry.repository.js';
+import { TELEMETRY_COLUMNS, insertEvents } from './telemetry.repository.js';
+import { assertStoredFields } from './stored-fields.js';
 import type { NewTelemetryEventRow } from './telemetry.table.js';
 
 export const MAX_BATCH = 1000;
@@ -74,6 +75,7 @@ export class TelemetryIngestion {
       for (const e of c) rows.push({ pseudonym, event: e.event, fields: JSON.stringify(e.fields), model, firmware, region, day: e.day });
       return { accepted: c.length };
     });
+    assertStoredFields(this.policy, 'telemetry_events', TELEMETRY_COLUMNS);
     await insertEvents(this.engine, rows);
     return outcomes;
   }

@@ -35,7 +35,8 @@ export const controlTopic = (deviceRef: string): string => `devices/${deviceRef}
  * Resolved tokens are cached for `ttlMs` (10 s): a revocation reaches the MQTT path within that time.
  */
 export class DeviceTokenCache {
-  private readonly cache = new Map<string, { identity: DeviceIdentity; until: number }>();
+  // The lookup itself is cached, so the many messages of one device that arrive together wait for one query.
+  private readonly cache = new Map<string, { identity: Promise<DeviceIdentity>; until: number }>();
   constructor(
     private readonly db: Kysely<Database>,
     private readonly ttlMs = 10_000,
@@ -43,7 +44,7 @@ export class DeviceTokenCache {
 
   /** Drops the cached tokens of one device (after an event that may have revoked them). */
   forgetDevice(deviceRef: string): void {
-    for (const [token, hit] of this.cache) if (hit.identity.deviceRef === deviceRef) this.cache.delete(token);
+    for (const [token, hit] of this.cache) void hit.identity.then((id) => id.deviceRef === deviceRef && this.cache.get(token) === hit && this.cache.delete(token), () => undefined);
   }
 
   async identify(message: DeviceMessage): Promise<DeviceIdentity> {
@@ -52,11 +53,17 @@ export class DeviceTokenCache {
     const now = Date.now();
     let hit = this.cache.get(token);
     if (!hit || hit.until < now) {
-      hit = { identity: await resolveDeviceToken(this.db, token), until: now + this.ttlMs };
+      hit = { identity: resolveDeviceToken(this.db, token), until: now + this.ttlMs };
       if (this.cache.size > 100_000) this.cache.clear();
       this.cache.set(token, hit);
+      // A failed lookup (store down) is not remembered; an unknown token is, for the same time as a known one.
+      const entry = hit;
+      entry.identity.catch((e: unknown) => {
+        if (!(e instanceof AppError) && this.cache.get(token) === entry) this.cache.delete(token);
+      });
     }
-    if (hit.identity.deviceRef !== message.deviceRef) throw new AppError('DEVICE_TOKEN_INVALID', 'The token does not belong to this device');
-    return hit.identity;
+    const identity = await hit.identity;
+    if (identity.deviceRef !== message.deviceRef) throw new AppError('DEVICE_TOKEN_INVALID', 'The token does not belong to this device');
+    return identity;
   }
 }

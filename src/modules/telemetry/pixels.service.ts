@@ -5,6 +5,8 @@ import type { ActorContext } from '../../internal/context.js';
 import { nowIso } from '../../internal/db/columns.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { DecisionGate } from '../consent/decision.js';
+import type { CompiledPolicy } from '../policy/policy.js';
+import { assertStoredFields } from './stored-fields.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -32,6 +34,7 @@ const WINDOW_MS = 30 * 86_400_000;
 export class Pixels {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly policy: CompiledPolicy,
     private readonly audit: AuditLog,
     private readonly gate: DecisionGate,
   ) {}
@@ -39,7 +42,9 @@ export class Pixels {
   /** A pixel path for one message, e.g. `/v1/px/px_…gif`; `messageRef` is the outbox's message id. */
   async pixelFor(db: Db, subjectId: string, messageRef: string): Promise<string> {
     const token = `px_${randomBytes(18).toString('base64url')}`;
-    await db.insertInto('pixel_tokens').values({ token_hash: hash(token), subject_id: subjectId, message_ref: messageRef.slice(0, 100), created_at: nowIso() }).execute();
+    const row = { token_hash: hash(token), subject_id: subjectId, message_ref: messageRef.slice(0, 100), created_at: nowIso() };
+    assertStoredFields(this.policy, 'pixel_tokens', Object.keys(row));
+    await db.insertInto('pixel_tokens').values(row).execute();
     return `/v1/px/${token}.gif`;
   }
 
@@ -50,8 +55,10 @@ export class Pixels {
     if (!row) return false;
     const decision = await this.gate.decide({ subjectId: row.subject_id, category: ENGAGEMENT, purpose: TRACKING_PURPOSE });
     if (!decision.allow) return false;
+    const opened = { id: randomUUID(), subject_id: row.subject_id, message_ref: row.message_ref, opened_at: nowIso() };
+    assertStoredFields(this.policy, 'email_opens', Object.keys(opened));
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('email_opens').values({ id: randomUUID(), subject_id: row.subject_id, message_ref: row.message_ref, opened_at: nowIso() }).execute();
+      await trx.insertInto('email_opens').values(opened).execute();
       await this.audit.append(trx, ctx, { action: 'email.open_recorded', subjectId: row.subject_id, purpose: TRACKING_PURPOSE, target: row.message_ref });
     });
     return true;

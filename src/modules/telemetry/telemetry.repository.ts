@@ -5,7 +5,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Engine } from '../../internal/db/engine.js';
 import type { NewTelemetryEventRow } from './telemetry.table.js';
 
-const COLUMNS = ['pseudonym', 'event', 'fields', 'model', 'firmware', 'region', 'day'] as const;
+/** Every column a telemetry event row is written with (COPY and insert alike). */
+export const TELEMETRY_COLUMNS = ['pseudonym', 'event', 'fields', 'model', 'firmware', 'region', 'day'] as const;
 
 // COPY text format: backslash, tab, newline and carriage return are escaped; \N is NULL.
 const copyValue = (v: string | null | undefined): string =>
@@ -42,7 +43,7 @@ const SQLITE_CHUNK = 500;
 export async function insertEvents(engine: Engine, rows: readonly NewTelemetryEventRow[]): Promise<void> {
   if (rows.length === 0) return;
   if (engine.pool) {
-    await copyRows(engine.pool, 'telemetry_events', COLUMNS, copyText(rows));
+    await copyRows(engine.pool, 'telemetry_events', TELEMETRY_COLUMNS, copyText(rows));
     return;
   }
   await engine.db.transaction().execute(async (trx) => {

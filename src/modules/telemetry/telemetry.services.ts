@@ -42,6 +42,6 @@ export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServi
   const crashes = new CrashReports(engine.db, policy, audit, gate, inputs.vault);
   registerTelemetrySweeps(inputs.retention, policy, pseudonyms, gate);
   const insights = new Insights(engine.db, engine.kind, policy, audit);
-  const pixels = new Pixels(engine.db, audit, gate);
+  const pixels = new Pixels(engine.db, policy, audit, gate);
   return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {} };
 }
