@@ -9,12 +9,12 @@ export function registerTelemetryCommands(program: Command): void {
   program
     .command('mqtt-bridge')
     .description('run the MQTT bridge alone: devices/+/events, devices/+/crash, devices/+/activation (QoS 1, acknowledged after commit)')
-    .option('--connections <n>', 'parallel broker connections sharing the subscription', '32')
+    .option('--connections <n>', 'parallel broker connections sharing the subscription (each holds up to 1,000 unacknowledged messages)', '4')
     .action(async (opts: { connections: string }) => {
       const services = await boot().catch(failAndExit);
       const url = services.config.mqttUrl;
       if (url === undefined) failAndExit(new Error('MQTT_URL is not set (e.g. mqtt://127.0.0.1:1883)'));
-      const bridge = createBridge(services, url, { connections: Math.max(1, Number(opts.connections) || 32) });
+      const bridge = createBridge(services, url, { connections: Math.max(1, Number(opts.connections) || 4) });
       await bridge.start().catch(failAndExit);
       console.log(`mqtt bridge running against ${new URL(url).host}; Ctrl-C stops it`);
       const stop = async (): Promise<void> => {

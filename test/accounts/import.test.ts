@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
 import { runCli } from '../support/cli.js';
 import { hashPassword } from '../../src/modules/accounts/password.js';
-import { person, signIn, type Person } from './helpers.js';
+import { person, signIn, type Person } from '../support/people.js';
 
 const withoutPassword = ({ password: _drop, ...rest }: Person) => rest;
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { normaliseIp } from '../../src/modules/vault/blind-index.js';
-import { person, signUp } from './helpers.js';
+import { person, signUp } from '../support/people.js';
 
 describe('the throttle key of a client address', () => {
   it('R-SEC-4: IPv4 (also IPv4-mapped) as is; IPv6 by its /64, so stepping through one subscriber prefix does not reset the count', () => {

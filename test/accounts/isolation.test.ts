@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, newUser } from './helpers.js';
+import { bearer, newUser } from '../support/people.js';
 
 /** Every subject-scoped route the accounts module owns (checked against the OpenAPI document below). */
 const OWN_ROUTES: readonly [string, string][] = [

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, PG_URL, createStack, type TestStack } from '../support/engines.js';
-import { bearer, person, signIn, signUp } from './helpers.js';
+import { bearer, person, signIn, signUp } from '../support/people.js';
 import { codeIn } from './mail-peer.js';
 
 /** Every file under a directory (SQLite: pledge.db, its WAL and SHM, the attached key file and its WAL). */

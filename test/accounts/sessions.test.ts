@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, newUser, person, signIn, signUp } from './helpers.js';
+import { bearer, newUser, person, signIn, signUp } from '../support/people.js';
 
 describe.each(ENGINES)('accounts: sessions and sign-in throttling on %s', (kind) => {
   let stack: TestStack;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, newUser, person, signUp } from './helpers.js';
+import { bearer, newUser, person, signUp } from '../support/people.js';
 
 describe.each(ENGINES)('accounts: sign-up and profile on %s', (kind) => {
   let stack: TestStack;

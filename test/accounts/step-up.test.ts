@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, newUser } from './helpers.js';
+import { bearer, newUser } from '../support/people.js';
 import { codeIn, startMailPeer } from './mail-peer.js';
 
 describe.each(ENGINES)('accounts: step-up and e-mail on %s', (kind) => {

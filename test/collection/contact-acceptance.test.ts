@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { startMailPeer } from '../accounts/mail-peer.js';
-import { person, signIn, signUp } from '../accounts/helpers.js';
+import { person, signIn, signUp } from '../support/people.js';
 import { systemContext } from '../../src/internal/context.js';
 import { expectProblem, leaks, signUpUser, type User } from './support.js';
 

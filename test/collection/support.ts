@@ -6,6 +6,7 @@ import { expect } from 'vitest';
 import type { InjectOptions } from 'light-my-request';
 import type { ActorContext } from '../../src/internal/context.js';
 import { PG_URL, type TestStack } from '../support/engines.js';
+import { newUser } from '../support/people.js';
 
 export interface User {
   readonly id: string;
@@ -14,28 +15,10 @@ export interface User {
   readonly auth: { authorization: string };
 }
 
-let n = 0;
-
-/** Signs a fresh user up and in through the API (helper C's routes). */
+/** Signs a fresh user up and in through the API. */
 export async function signUpUser(stack: TestStack): Promise<User> {
-  n++;
-  const email = `collector.${n}.${randomUUID().slice(0, 8)}@example.org`;
-  const phone = `+4915123${String(100000 + Math.floor(Math.random() * 899999))}`;
-  const password = 'correct horse battery staple';
-  const res = await stack.app.inject({
-    method: 'POST',
-    url: '/v1/accounts',
-    payload: {
-      name: 'Colm Collector', email, phone, password, birthDate: '1988-03-04', region: 'DE', language: 'de', timeZone: 'Europe/Berlin',
-      postalAddress: { line1: '2 Side St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-    },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  const id = (res.json() as { id: string }).id;
-  const session = await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: email, password } });
-  expect(session.statusCode, session.body).toBe(201);
-  const token = (session.json() as { token: string }).token;
-  return { id, token, email, auth: { authorization: `Bearer ${token}` } };
+  const { id, token, email, auth } = await newUser(stack);
+  return { id, token, email, auth };
 }
 
 export const userCtx = (id: string): ActorContext => ({ actor: { type: 'user', id }, requestId: randomUUID() });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, person, signUp } from '../accounts/helpers.js';
+import { bearer, person, signUp } from '../support/people.js';
 
 describe.each(ENGINES)('cookie choices merged at sign-in on %s', (kind) => {
   let stack: TestStack;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { bearer, newUser } from '../accounts/helpers.js';
+import { bearer, newUser } from '../support/people.js';
 
 describe.each(ENGINES)('a person’s consents over HTTP on %s', (kind) => {
   let stack: TestStack;

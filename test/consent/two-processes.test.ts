@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, PG_URL, createStack, tmpDir, withSearchPath, type TestStack } from '../support/engines.js';
 import { ROOT } from '../support/cli.js';
 import { systemContext } from '../../src/internal/context.js';
-import { person } from '../accounts/helpers.js';
+import { person } from '../support/people.js';
 
 /** Starts `pledge serve` on a free port and resolves with its base URL once it listens. */
 function serve(env: Record<string, string>): Promise<{ url: string; decisionsUrl?: string; proc: ChildProcess }> {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { verifiedUser } from '../support/people.js';
 import { systemContext } from '../../src/internal/context.js';
 
-const PASSWORD = 'correct horse battery staple';
 const address = (line1: string) => ({ name: 'Fern Example', line1, postalCode: '10115', city: 'Berlin', country: 'DE' });
 
 /** R-DSR-2 (part): the delivery details of an order, erasable on their own once it is delivered; the invoice stays. */
@@ -23,18 +23,8 @@ describe.each(ENGINES)('order delivery state and delivery-address erasure on %s'
     stack.app.inject({ method: 'PATCH', url: `/v1/admin/orders/${id}`, headers: key ? { 'x-api-key': key } : {}, payload: payload as object });
 
   async function person(): Promise<{ id: string; token: string }> {
-    const email = `dora.${randomUUID().slice(0, 8)}@example.org`;
-    const phone = `+4915123${String(Math.floor(Math.random() * 999999)).padStart(6, '0')}`;
-    const res = await call('POST', '/v1/accounts', undefined, {
-      name: 'Dora Delivery', email, phone, postalAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      birthDate: '1991-05-06', region: 'DE', language: 'de', timeZone: 'Europe/Berlin', password: PASSWORD,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const signIn = await call('POST', '/v1/sessions', undefined, { login: email, password: PASSWORD });
-    expect(signIn.statusCode, signIn.body).toBe(201);
-    const token = signIn.json().token as string;
-    expect((await call('POST', '/v1/me/verify', token, { password: PASSWORD })).statusCode).toBe(200);
-    return { id: res.json().id, token };
+    const { id, token } = await verifiedUser(stack, { name: 'Dora Delivery' });
+    return { id, token };
   }
   async function placeOrder(token: string, line1: string): Promise<string> {
     const res = await call('POST', '/v1/me/orders', token, {

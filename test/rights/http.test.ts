@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { newUser } from '../support/people.js';
 import { systemContext } from '../../src/internal/context.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -32,16 +33,8 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
   const admin = (method: 'GET' | 'POST', url: string, payload?: unknown) => stack.app.inject({ method, url, headers: { 'x-api-key': adminKey }, ...(payload === undefined ? {} : { payload: payload as object }) });
 
   async function person(): Promise<{ id: string; email: string; token: string }> {
-    const email = `fern.${randomUUID().slice(0, 8)}@example.org`;
-    const phone = `+4915123${String(Math.floor(Math.random() * 999999)).padStart(6, '0')}`;
-    const res = await call('POST', '/v1/accounts', undefined, {
-      name: 'Fern Example', email, phone, postalAddress: { line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' },
-      birthDate: '1991-05-06', region: 'DE', language: 'de', timeZone: 'Europe/Berlin', password: PASSWORD,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const signIn = await call('POST', '/v1/sessions', undefined, { login: email, password: PASSWORD });
-    expect(signIn.statusCode, signIn.body).toBe(201);
-    return { id: res.json().id, email, token: signIn.json().token };
+    const { id, email, token } = await newUser(stack, { name: 'Fern Example', email: `fern.${randomUUID().slice(0, 8)}@example.org`, password: PASSWORD });
+    return { id, email, token };
   }
   const stepUp = async (token: string) => expect((await call('POST', '/v1/me/verify', token, { password: PASSWORD })).statusCode).toBe(200);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemContext } from '../../src/internal/context.js';
 import type { TestStack } from '../support/engines.js';
+import { newUser } from '../support/people.js';
 
 /** The consent module as the server wires it (its decision engine is telemetry's gate): opt in, out, mark a child. */
 export interface ConsentKit {
@@ -27,19 +28,14 @@ export async function consentKit(stack: TestStack): Promise<ConsentKit> {
 
 export const newSubject = (): string => randomUUID();
 
+/** A subject with a key in the vault: device tokens seal their attributes under it. */
+export const vaultSubject = (stack: TestStack): Promise<string> => stack.services.vault.createSubject(stack.services.engine.db, systemContext('test'), 'account');
+
 export const usageEvents = (n: number) =>
   Array.from({ length: n }, (_, i) => (i % 2 === 0 ? { event: 'feature_used', fields: { feature: `f${i % 7}`, durationMs: 100 + i } } : { event: 'app_open', fields: { screen: 'home' } }));
 
 /** Signs up an adult through the real accounts API and returns its bearer token and subject id. */
 export async function signedInUser(stack: TestStack, email: string): Promise<{ token: string; subjectId: string }> {
-  const password = 'correct horse battery staple';
-  const signUp = await stack.app.inject({
-    method: 'POST',
-    url: '/v1/accounts',
-    payload: { name: 'Ana Example', email, phone: '+4930901820', postalAddress: { line1: 'Street 1', city: 'Berlin', country: 'DE' }, birthDate: '1990-01-01', region: 'DE', language: 'de', timeZone: 'Europe/Berlin', password },
-  });
-  if (signUp.statusCode !== 201) throw new Error(`sign-up failed: ${signUp.body}`);
-  const session = await stack.app.inject({ method: 'POST', url: '/v1/sessions', payload: { login: email, password } });
-  if (session.statusCode !== 201) throw new Error(`sign-in failed: ${session.body}`);
-  return { token: session.json().token, subjectId: signUp.json().id };
+  const { token, id } = await newUser(stack, { email });
+  return { token, subjectId: id };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TestStack } from '../support/engines.js';
+import type { TestStack } from './engines.js';
 
 /** A person with distinctive values, unique per call (so tests can search bytes for them). */
 export function person(overrides: Record<string, unknown> = {}) {
@@ -35,10 +35,18 @@ export async function signIn(stack: TestStack, login: string, password: string):
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-/** Signs a new person up and in. */
+/** Signs a new person up and in through the accounts API: every test folder's one way to get a user. */
 export async function newUser(stack: TestStack, overrides: Record<string, unknown> = {}) {
   const p = person(overrides);
   const id = await signUp(stack, p);
   const token = await signIn(stack, p.email, p.password);
-  return { p, id, token };
+  return { p, id, token, email: p.email, auth: bearer(token) };
+}
+
+/** A new user whose session has just passed the step-up (POST /v1/me/verify), as the rights routes require. */
+export async function verifiedUser(stack: TestStack, overrides: Record<string, unknown> = {}) {
+  const user = await newUser(stack, overrides);
+  const res = await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: user.auth, payload: { password: user.p.password } });
+  if (res.statusCode !== 200) throw new Error(`step-up failed: ${res.statusCode} ${res.body}`);
+  return user;
 }
