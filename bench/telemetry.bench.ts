@@ -40,10 +40,10 @@ async function stack(kind: 'sqlite' | 'postgres'): Promise<Stack> {
   const ctx = systemContext('bench');
   const tokens = [];
   for (let i = 0; i < DEVICES; i++) {
-    const subjectId = crypto.randomUUID();
+    const subjectId = await services.vault.createSubject(services.engine.db, ctx, 'account');
     const deviceRef = `bench-${i}`;
     await services.consent.consents.change(services.engine.db, ctx, { subjectId, changes: [{ purpose: 'user_experience_program', status: 'given' }], source: 'device', collectionMethod: 'bench' });
-    tokens.push({ token: await issueDeviceToken(services.engine.db, ctx, { subjectId, deviceRef, model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' }), deviceRef });
+    tokens.push({ token: await issueDeviceToken(services.engine.db, ctx, services.vault, { subjectId, deviceRef, model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' }), deviceRef });
   }
   return {
     services,
@@ -151,7 +151,7 @@ function brokerCpuMs(): number {
 async function mqttIngestion(messages: number, connections = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 4)): Promise<number> {
   const s = await stack('postgres');
   const run = randomBytes(3).toString('hex');
-  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, logger: s.services.logger, connections, clientPrefix: `bench-${run}`, group: `bench${run}` });
+  const bridge = new MqttBridge({ url: MQTT_URL, engine: s.services.engine, ingestion: s.services.telemetry.ingestion, tokens: s.services.telemetry.deviceTokens, logger: s.services.logger, connections, clientPrefix: `bench-${run}`, group: `bench${run}` });
   const orig = s.services.telemetry.ingestion.ingestMany.bind(s.services.telemetry.ingestion);
   const stats: number[][] = [];
   if (process.env.BENCH_DEBUG) (s.services.telemetry.ingestion as any).ingestMany = async (items: any, now?: number) => { const t = performance.now(); const r = await orig(items, now); stats.push([items.length, performance.now() - t]); return r; };

@@ -19,7 +19,7 @@ describe.each(ENGINES)('crash reports on %s', (kind) => {
     kit = await consentKit(stack);
     const db = stack.services.engine.db;
     subjectId = await db.transaction().execute((trx) => stack.services.vault.createSubject(trx, systemContext('test'), 'account'));
-    token = await issueDeviceToken(db, systemContext('test'), { subjectId, deviceRef: 'dev-crash-1', model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' });
+    token = await issueDeviceToken(db, systemContext('test'), stack.services.vault, { subjectId, deviceRef: 'dev-crash-1', model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' });
   });
   afterAll(async () => {
     await kit.stop();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { systemContext } from '../../src/internal/context.js';
-import { consentKit, newSubject, signedInUser, usageEvents, type ConsentKit } from './support.js';
+import { consentKit, vaultSubject, signedInUser, usageEvents, type ConsentKit } from './support.js';
 
 describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   let stack: TestStack;
@@ -18,12 +18,12 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   const count = async () => Number((await stack.services.engine.db.selectFrom('telemetry_events').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const device = async (subjectId: string) => issueDeviceToken(stack.services.engine.db, ctx, { subjectId, deviceRef: `dev-${subjectId.slice(0, 8)}`, model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' });
+  const device = async (subjectId: string) => issueDeviceToken(stack.services.engine.db, ctx, stack.services.vault, { subjectId, deviceRef: `dev-${subjectId.slice(0, 8)}`, model: 'zhimi.fan.za5', firmware: '2.4.1', region: 'CN' });
   const send = (token: string, payload: unknown, contentType = 'application/json') =>
     stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Device ${token}`, 'content-type': contentType }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
   it('R-TEL-2: without an opt-in the events are refused with CONSENT_MISSING and nothing is stored', async () => {
-    const token = await device(newSubject());
+    const token = await device(await vaultSubject(stack));
     const before = await count();
     const res = await send(token, usageEvents(3));
     expect(res.statusCode).toBe(403);
@@ -32,7 +32,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   it('R-TEL-2: an opted-in device stores events under a pseudonym with no account id, device id or IP; only the token hash is kept', async () => {
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const token = await device(subject);
     await kit.optIn(subject);
     const before = await count();
@@ -54,7 +54,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   it('R-CHO-2: opting out refuses the very next event with CONSENT_WITHDRAWN and removes the pseudonym link; re-joining gets a new pseudonym', async () => {
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const token = await device(subject);
     await kit.optIn(subject);
     expect((await send(token, usageEvents(2))).statusCode).toBe(200);
@@ -72,7 +72,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   it('R-TEL-2: withdrawing the User Experience Program consent removes the pseudonym link in the same transaction, before any further event', async () => {
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const token = await device(subject);
     await kit.optIn(subject);
     expect((await send(token, usageEvents(1))).statusCode).toBe(200);
@@ -94,7 +94,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   it('R-KID-2: a child account is never accepted, even opted in', async () => {
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const token = await device(subject);
     await kit.optIn(subject);
     await kit.markChild(subject);
@@ -104,7 +104,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   });
 
   it('R-TEL-2: undeclared events refuse the whole batch; more than 1,000 events is refused; bad or missing tokens are 401', async () => {
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const token = await device(subject);
     await kit.optIn(subject);
     const before = await count();
@@ -121,7 +121,7 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
   it('R-TEL-2: the epoch secret is destroyed when the epoch ends, so old pseudonyms can no longer be recomputed', async () => {
     const { pseudonyms } = stack.services.telemetry;
     const epochMs = stack.services.policy.telemetry.pseudonymEpochMs;
-    const subject = newSubject();
+    const subject = await vaultSubject(stack);
     const t0 = Date.UTC(2020, 0, 1);
     const p0 = await pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0);
     expect(await pseudonyms.pseudonymFor(stack.services.engine.db, subject, t0 + 1000)).toBe(p0);

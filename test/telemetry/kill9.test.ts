@@ -8,7 +8,7 @@ import { ROOT } from '../support/cli.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { systemContext } from '../../src/internal/context.js';
 import { bridgeStoreId } from '../../src/modules/telemetry/telemetry.jobs.js';
-import { consentKit, newSubject, usageEvents } from './support.js';
+import { consentKit, vaultSubject, usageEvents } from './support.js';
 
 const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
@@ -39,10 +39,10 @@ describe.each(ENGINES)('kill -9 during ingestion on %s', (kind) => {
   beforeAll(async () => {
     stack = await createStack(kind);
     const kit = await consentKit(stack);
-    const subjectId = newSubject();
+    const subjectId = await vaultSubject(stack);
     deviceRef = `k9-${kind}-${Date.now().toString(36)}`;
     model = `k9model-${Date.now().toString(36)}`;
-    token = await issueDeviceToken(stack.services.engine.db, systemContext('test'), { subjectId, deviceRef, model, firmware: '1', region: 'CN' });
+    token = await issueDeviceToken(stack.services.engine.db, systemContext('test'), stack.services.vault, { subjectId, deviceRef, model, firmware: '1', region: 'CN' });
     await kit.optIn(subjectId);
   });
   afterAll(async () => {

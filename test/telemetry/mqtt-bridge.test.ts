@@ -6,7 +6,7 @@ import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { MqttBridge } from '../../src/modules/telemetry/mqtt-bridge.js';
 import { systemContext } from '../../src/internal/context.js';
-import { consentKit, newSubject, usageEvents, type ConsentKit } from './support.js';
+import { consentKit, vaultSubject, usageEvents, type ConsentKit } from './support.js';
 
 const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
@@ -28,7 +28,7 @@ describe.each(ENGINES)('MQTT bridge through Mosquitto on %s', (kind) => {
   beforeAll(async () => {
     stack = await createStack(kind);
     kit = await consentKit(stack);
-    bridge = new MqttBridge({ url: MQTT_URL, engine: stack.services.engine, ingestion: stack.services.telemetry.ingestion, logger: stack.services.logger, connections: 2, clientPrefix: `test-${run}`, group: `g${run}` });
+    bridge = new MqttBridge({ url: MQTT_URL, engine: stack.services.engine, ingestion: stack.services.telemetry.ingestion, tokens: stack.services.telemetry.deviceTokens, logger: stack.services.logger, connections: 2, clientPrefix: `test-${run}`, group: `g${run}` });
     await bridge.start();
     device = await mqtt.connectAsync(MQTT_URL, { clientId: `dev-${run}`, clean: true });
   });
@@ -41,10 +41,10 @@ describe.each(ENGINES)('MQTT bridge through Mosquitto on %s', (kind) => {
 
   const count = async (model: string) => Number((await stack.services.engine.db.selectFrom('telemetry_events').select((e) => e.fn.countAll().as('n')).where('model', '=', model).executeTakeFirstOrThrow()).n);
   const newDevice = async (opted: boolean) => {
-    const subjectId = newSubject();
+    const subjectId = await vaultSubject(stack);
     const deviceRef = `d${randomBytes(6).toString('hex')}`;
     const model = `m-${randomBytes(6).toString("hex")}`;
-    const token = await issueDeviceToken(stack.services.engine.db, systemContext('test'), { subjectId, deviceRef, model, firmware: '1.0', region: 'DE' });
+    const token = await issueDeviceToken(stack.services.engine.db, systemContext('test'), stack.services.vault, { subjectId, deviceRef, model, firmware: '1.0', region: 'DE' });
     if (opted) await kit.optIn(subjectId);
     return { subjectId, deviceRef, model, token };
   };

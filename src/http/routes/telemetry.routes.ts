@@ -67,7 +67,7 @@ export async function telemetryRoutes(app: AppInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { source } = await resolveSource(app.services.engine.db, request.ctx.actor, hintsOf(request.headers));
+      const { source } = await resolveSource(app.services.telemetry.deviceTokens, request.ctx.actor, hintsOf(request.headers));
       if (!Array.isArray(request.body)) throw new AppError('VALIDATION_FAILED', 'The body must be a JSON array of events or NDJSON');
       const result = await app.services.telemetry.ingestion.ingest(source, request.body);
       return { accepted: result.accepted };
@@ -78,7 +78,7 @@ export async function telemetryRoutes(app: AppInstance): Promise<void> {
     '/v1/telemetry/crash',
     { schema: { tags: ['telemetry'], summary: 'Send a crash report (device token or app session)', body: CrashBody, response: { 201: Type.Object({ id: Type.String(), redacted: Counts }) } } },
     async (request, reply) => {
-      const { source } = await resolveSource(app.services.engine.db, request.ctx.actor, hintsOf(request.headers));
+      const { source } = await resolveSource(app.services.telemetry.deviceTokens, request.ctx.actor, hintsOf(request.headers));
       const { body, deviceId, route } = request.body;
       const result = await app.services.telemetry.crashes.submit(request.ctx, source, { body, deviceId, route, ip: request.ip });
       return reply.code(201).send({ id: result.id, redacted: result.redacted });

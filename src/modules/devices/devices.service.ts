@@ -80,7 +80,7 @@ export class DevicesService {
       // The telemetry credential is shown once: at first activation, and anew after a factory reset.
       if (existing && input.event !== 'factory_reset') return undefined;
       if (existing) await revokeDeviceTokens(trx, id);
-      return issueDeviceToken(trx, ctx, { subjectId, deviceRef: id, model: input.model, firmware: input.firmware, region: null });
+      return issueDeviceToken(trx, ctx, this.o.vault, { subjectId, deviceRef: id, model: input.model, firmware: input.firmware, region: null });
     });
     const view = await this.view(subjectId, id, account);
     return token === undefined ? view : { ...view, deviceToken: token };

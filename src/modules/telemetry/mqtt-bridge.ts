@@ -16,6 +16,8 @@ export interface BridgeOptions {
   readonly url: string;
   readonly engine: Engine;
   readonly ingestion: TelemetryIngestion;
+  /** The process's token cache (`services.telemetry.deviceTokens`): identities are opened once, not per message. */
+  readonly tokens: DeviceTokenCache;
   readonly logger: Logger;
   readonly crash?: DeviceMessageHandler | undefined;
   readonly activation?: DeviceMessageHandler | undefined;
@@ -44,7 +46,7 @@ export class MqttBridge {
   handled = 0;
 
   constructor(private readonly o: BridgeOptions) {
-    this.tokens = new DeviceTokenCache(o.engine.db);
+    this.tokens = o.tokens;
     // Each connection holds up to RECEIVE_MAXIMUM unacknowledged messages (deferAcks), so what arrives during one
     // commit forms the next batch; two flushes in flight on PostgreSQL keep the connections fed during a commit.
     this.events = new GroupCommit(async (batch) => {

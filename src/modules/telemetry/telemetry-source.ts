@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../../internal/db/database.js';
 import type { Actor } from '../../internal/context.js';
 import { errors } from '../../internal/errors/app-error.js';
-import { resolveDeviceToken, type DeviceIdentity } from './device-tokens.js';
+import type { DeviceIdentity } from './device-tokens.js';
+import type { DeviceTokenCache } from './mqtt-messages.js';
 import type { TelemetrySource } from './ingestion.service.js';
 
 export interface SourceHints {
@@ -28,10 +27,10 @@ export function deviceTokenOf(hints: SourceHints): string | undefined {
 }
 
 /** A device token wins; otherwise a signed-in user (app session); otherwise 401. */
-export async function resolveSource(db: Kysely<Database>, actor: Actor, hints: SourceHints): Promise<ResolvedSource> {
+export async function resolveSource(tokens: DeviceTokenCache, actor: Actor, hints: SourceHints): Promise<ResolvedSource> {
   const token = deviceTokenOf(hints);
   if (token !== undefined) {
-    const device = await resolveDeviceToken(db, token);
+    const device = await tokens.lookup(token);
     return { device, source: { subjectId: device.subjectId, model: device.model, firmware: device.firmware, region: device.region } };
   }
   if (actor.type === 'user') {

@@ -25,6 +25,7 @@ export function createBridge(services: Services, url: string, options: { connect
     url,
     engine: services.engine,
     ingestion: services.telemetry.ingestion,
+    tokens: services.telemetry.deviceTokens,
     logger: services.logger,
     crash: crashHandler(services),
     activation: (identity, message) => {

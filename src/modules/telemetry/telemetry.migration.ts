@@ -1,4 +1,5 @@
 import type { PledgeMigration } from '../../internal/db/migration.js';
+import { sql } from 'kysely';
 import { columnTypes } from '../../internal/db/columns.js';
 
 export const telemetryMigrations: PledgeMigration[] = [
@@ -117,6 +118,38 @@ export const telemetryMigrations: PledgeMigration[] = [
         .addColumn('total', kind === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    // R-CLS-2 / R-SEC-4: a device's model, firmware and region stored beside its owner are personal, so they are
+    // sealed. SQLite cannot change a column's type or drop NOT NULL, so the table is rebuilt (same steps on both
+    // engines). A migration holds no keys: existing values move to nullable legacy_* columns, which
+    // `resolveDeviceToken` (first use) and the sweeper's `telemetry.device_tokens_sealed` step seal and clear.
+    name: '0602_device_tokens_sealed',
+    async up(db, kind) {
+      const t = columnTypes(kind);
+      await db.schema
+        .createTable('device_tokens_next')
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('device_ref', 'text', (c) => c.notNull())
+        .addColumn('model', t.bytes)
+        .addColumn('firmware', t.bytes)
+        .addColumn('region', t.bytes)
+        .addColumn('legacy_model', 'text')
+        .addColumn('legacy_firmware', 'text')
+        .addColumn('legacy_region', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        // Named so that it reads right after the rename (PostgreSQL keeps constraint names).
+        .addPrimaryKeyConstraint('device_tokens_pk', ['token_hash'])
+        .execute();
+      await sql`INSERT INTO device_tokens_next (token_hash, subject_id, device_ref, legacy_model, legacy_firmware, legacy_region, created_at, revoked_at)
+        SELECT token_hash, subject_id, device_ref, model, firmware, region, created_at, revoked_at FROM device_tokens`.execute(db);
+      await db.schema.dropTable('device_tokens').execute();
+      await db.schema.alterTable('device_tokens_next').renameTo('device_tokens').execute();
+      await db.schema.createIndex('device_tokens_subject').on('device_tokens').columns(['subject_id']).execute();
+      await db.schema.createIndex('device_tokens_legacy').on('device_tokens').columns(['legacy_model']).execute();
     },
   },
 ];

@@ -11,6 +11,8 @@ import { Pixels } from './pixels.service.js';
 import type { DeviceMessageHandler } from './mqtt-bridge.js';
 import type { RetentionSweeper } from '../retention/retention.service.js';
 import { registerTelemetrySweeps } from './telemetry.sweeps.js';
+import { DeviceTokenCache } from './mqtt-messages.js';
+import { sealLegacyDeviceTokens } from './device-tokens.js';
 
 export interface TelemetryInputs {
   readonly engine: Engine;
@@ -32,6 +34,8 @@ export interface TelemetryServices {
   readonly pixels: Pixels;
   /** The devices module sets `activation` so that `devices/{id}/activation` messages reach it through the bridge. */
   readonly mqttHandlers: { activation?: DeviceMessageHandler };
+  /** Device tokens → identities, opened once per cache entry; shared by HTTP device auth and the MQTT bridge. */
+  readonly deviceTokens: DeviceTokenCache;
 }
 
 export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServices {
@@ -43,5 +47,8 @@ export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServi
   registerTelemetrySweeps(inputs.retention, policy, pseudonyms, gate);
   const insights = new Insights(engine.db, engine.kind, policy, audit);
   const pixels = new Pixels(engine.db, policy, audit, gate);
-  return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {} };
+  // Rows issued before migration 0602 hold plaintext until first used; revoked ones never are, so this seals them.
+  inputs.retention.registerSweep('telemetry.device_tokens_sealed', async (db) => ({ removed: await sealLegacyDeviceTokens(db, inputs.vault) }));
+  const deviceTokens = new DeviceTokenCache(engine.db, inputs.vault);
+  return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {}, deviceTokens };
 }

@@ -38,9 +38,14 @@ export interface DeviceTokensTable {
   subject_id: string;
   /** The devices module's row id (not the hardware id), so the token can be revoked with the device. */
   device_ref: string;
-  model: string;
-  firmware: string;
-  region: string | null;
+  /** Sealed by the vault under the owner's key (R-CLS-2: a model joined to a person is personal). */
+  model: Uint8Array | null;
+  firmware: Uint8Array | null;
+  region: Uint8Array | null;
+  /** Plaintext of rows issued before migration 0602; sealed and set to null on first use or by the sweeper. */
+  legacy_model: string | null;
+  legacy_firmware: string | null;
+  legacy_region: string | null;
   created_at: string;
   revoked_at: string | null;
 }
