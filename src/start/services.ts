@@ -81,6 +81,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     accounts: { locationPrecision: (subjectId) => accounts.accounts.locationPrecision(engine.db, subjectId) },
   });
   telemetry.mqttHandlers.activation = activationHandler(collection.devices);
+  // This process's token cache forgets a revoked token at once; other processes' caches within their TTL (10 s).
+  collection.devices.tokenRevocationListeners.push((deviceRef) => telemetry.deviceTokens.forgetDevice(deviceRef));
   accounts.profile.precisionListeners.push((trx, ctx, subjectId, precision) => collection.devices.applyAccountPrecision(trx, ctx, subjectId, precision).then(() => undefined));
   retention.registerSweep('devices.precise_without_consent', async () => ({ removed: (await collection.devices.enforcePreciseConsent(systemContext('retention'))).coarsened }));
   retention.registerSweep('contacts.unaccepted', async (_db, now) => ({ removed: (await collection.contacts.expire(systemContext('retention'), now)).expired }));

@@ -47,6 +47,21 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     expect((await storedLocation(d.id)).location).toEqual({ ...coarsen(here, 'city'), precision: 'city' });
   });
 
+  it('R-ACC-4, R-DSR-2: a token revoked by a factory reset or by erasing the device is refused at once, even just after use', async () => {
+    const sendWith = (token: string) => stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Device ${token}` }, payload: [{ event: 'app_open', fields: { screen: 'home' } }] });
+    const own = { ...body('activation'), deviceId: 'SMI-FAN-REVOKE-1' };
+    const first = (await activate(bo, own)).json();
+    // Used once, so the server holds the token in its cache; the owner has not opted in, so the event is refused for consent.
+    const known = (await sendWith(first.deviceToken)).statusCode;
+    expect(known).toBe(403);
+    const reset = (await activate(bo, { ...own, event: 'factory_reset' })).json();
+    expect(reset.deviceToken).toMatch(/^pdt_/);
+    expect((await sendWith(first.deviceToken)).json().code).toBe('DEVICE_TOKEN_INVALID');
+    expect((await sendWith(reset.deviceToken)).statusCode).toBe(known);
+    await stack.services.devices.remove(userCtx(bo.id), bo.id, first.id);
+    expect((await sendWith(reset.deviceToken)).json().code).toBe('DEVICE_TOKEN_INVALID');
+  });
+
   it('R-ACC-4: firmware update and factory reset update the same row; only the latest location is kept', async () => {
     const fw = await activate(ana, { ...body('firmware_update', later), firmware: '1.1.0' });
     expect(fw.json()).toMatchObject({ id: deviceRowId, firmware: '1.1.0', lastEvent: 'firmware_update' });

@@ -34,7 +34,13 @@ export interface DevicesServiceOptions {
  */
 export class DevicesService {
   private readonly perOwner = new KeyedLock();
+  /** Told after a commit that revoked a device's telemetry tokens, so that caches of those tokens drop them at once. */
+  readonly tokenRevocationListeners: ((deviceRef: string) => void)[] = [];
   constructor(private readonly o: DevicesServiceOptions) {}
+
+  private tokensRevoked(deviceRef: string): void {
+    for (const listener of this.tokenRevocationListeners) listener(deviceRef);
+  }
 
   // SQLite runs one connection: a decision or key load made inside a transaction would wait for that
   // same transaction. So every read and decision happens first, and the transaction only writes.
@@ -82,6 +88,7 @@ export class DevicesService {
       if (existing) await revokeDeviceTokens(trx, id);
       return issueDeviceToken(trx, ctx, this.o.vault, { subjectId, deviceRef: id, model: input.model, firmware: input.firmware, region: null });
     });
+    if (existing && token !== undefined) this.tokensRevoked(id);
     const view = await this.view(subjectId, id, account);
     return token === undefined ? view : { ...view, deviceToken: token };
   }
@@ -109,12 +116,14 @@ export class DevicesService {
    * telemetry token so that it can no longer send in the person's name. Idempotent.
    */
   async remove(ctx: ActorContext, subjectId: string, id: string): Promise<void> {
-    await this.o.db.transaction().execute(async (trx) => {
+    const revoked = await this.o.db.transaction().execute(async (trx) => {
       const removed = await repo.deleteDevice(trx, subjectId, id);
-      if (removed === 0) return;
+      if (removed === 0) return false;
       await revokeDeviceTokens(trx, id);
       await this.o.audit.append(trx, ctx, { action: 'devices.erased', subjectId, target: `device:${id}` });
+      return true;
     });
+    if (revoked) this.tokensRevoked(id);
   }
 
   /** R-CHO-3: a device's own precision (null follows the account); what is stored is coarsened at once. */

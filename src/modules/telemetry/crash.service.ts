@@ -11,7 +11,7 @@ import { redactPii, type PiiCounts } from './pii-scanner.js';
 import { assertStoredFields } from './stored-fields.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
-type Sealed = 'device_id' | 'ip' | 'route';
+type Sealed = 'device_id' | 'ip' | 'route' | 'model' | 'firmware';
 
 /** The part of the vault crash reports use: seal under the owner's key, open only for a purpose the gate allows. */
 export interface CrashVault {
@@ -72,8 +72,8 @@ export class CrashReports {
     const scan = redactPii(input.body);
     const id = randomUUID();
     await this.db.transaction().execute(async (trx) => {
-      const sealed = await this.vault.encryptFields<Sealed>(trx, owner.subjectId, 'crash_reports', { device_id: input.deviceId, ip: input.ip, route: input.route });
-      const row = { id, subject_id: owner.subjectId, received_at: nowIso(), model: owner.model, firmware: owner.firmware, body: scan.text, pii_counts: JSON.stringify(scan.counts), ...sealed };
+      const sealed = await this.vault.encryptFields<Sealed>(trx, owner.subjectId, 'crash_reports', { device_id: input.deviceId, ip: input.ip, route: input.route, model: owner.model, firmware: owner.firmware });
+      const row = { id, subject_id: owner.subjectId, received_at: nowIso(), body: scan.text, pii_counts: JSON.stringify(scan.counts), ...sealed };
       assertStoredFields(this.policy, 'crash_reports', Object.keys(row));
       await trx.insertInto('crash_reports').values(row).execute();
       await this.audit.append(trx, ctx, { action: 'telemetry.crash_received', subjectId: owner.subjectId, target: id, details: { redacted: scan.total } });
@@ -87,13 +87,13 @@ export class CrashReports {
     if (purpose !== this.policy.telemetry.crashPurpose) throw new AppError('PURPOSE_DENIED', `Crash reports are read only for ${this.policy.telemetry.crashPurpose}`);
     const row = await this.db.selectFrom('crash_reports').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw errors.notFound('The crash report');
-    const open = await this.vault.decryptFields<Sealed>(this.db, row.subject_id, 'crash_reports', { device_id: buf(row.device_id), ip: buf(row.ip), route: buf(row.route) }, purpose);
+    const open = await this.vault.decryptFields<Sealed>(this.db, row.subject_id, 'crash_reports', { device_id: buf(row.device_id), ip: buf(row.ip), route: buf(row.route), model: buf(row.model), firmware: buf(row.firmware) }, purpose);
     await this.audit.append(this.db, ctx, { action: 'telemetry.crash_read', subjectId: row.subject_id, target: id, purpose });
     return {
       id: row.id,
       receivedAt: row.received_at,
-      model: row.model,
-      firmware: row.firmware,
+      model: open.model,
+      firmware: open.firmware,
       body: row.body,
       redacted: JSON.parse(row.pii_counts) as PiiCounts,
       deviceId: open.device_id,

@@ -9,8 +9,9 @@ export interface CrashReportsTable {
   id: string;
   subject_id: string;
   received_at: string;
-  model: string | null;
-  firmware: string | null;
+  /** Sealed under the owner's key: beside subject_id even the model is personal (R-CLS-2). */
+  model: Uint8Array | null;
+  firmware: Uint8Array | null;
   body: string;
   /** JSON: hits redacted per kind. */
   pii_counts: string;

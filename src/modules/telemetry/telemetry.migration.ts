@@ -152,4 +152,33 @@ export const telemetryMigrations: PledgeMigration[] = [
       await db.schema.createIndex('device_tokens_legacy').on('device_tokens').columns(['legacy_model']).execute();
     },
   },
+  {
+    // R-CLS-2 / R-SEC-4: a crash report's model and firmware sit beside its owner's subject id, so they are sealed
+    // like its other identifiers. A migration holds no keys and crash reports live only for their short retention,
+    // so the plaintext of reports already stored is cleared rather than carried over.
+    name: '0603_crash_reports_sealed',
+    async up(db, kind) {
+      const t = columnTypes(kind);
+      await db.schema
+        .createTable('crash_reports_next')
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('subject_id', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('model', t.bytes)
+        .addColumn('firmware', t.bytes)
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('pii_counts', 'text', (c) => c.notNull())
+        .addColumn('device_id', t.bytes)
+        .addColumn('ip', t.bytes)
+        .addColumn('route', t.bytes)
+        .addPrimaryKeyConstraint('crash_reports_pk', ['id'])
+        .execute();
+      await sql`INSERT INTO crash_reports_next (id, subject_id, received_at, body, pii_counts, device_id, ip, route)
+        SELECT id, subject_id, received_at, body, pii_counts, device_id, ip, route FROM crash_reports`.execute(db);
+      await db.schema.dropTable('crash_reports').execute();
+      await db.schema.alterTable('crash_reports_next').renameTo('crash_reports').execute();
+      await db.schema.createIndex('crash_reports_received').on('crash_reports').columns(['received_at']).execute();
+      await db.schema.createIndex('crash_reports_subject').on('crash_reports').columns(['subject_id']).execute();
+    },
+  },
 ];
