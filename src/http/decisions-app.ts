@@ -22,9 +22,10 @@ export async function buildDecisionsApp(services: Services): Promise<AppInstance
   registerValidation(app);
   registerErrorHandler(app);
   registerContext(app);
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
   await app.register(decisionsRoutes);
   return app;
