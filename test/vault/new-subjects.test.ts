@@ -16,6 +16,13 @@ describe.each(ENGINES)('vault: new subjects written with their rows on %s', (kin
     await stack?.close();
   });
 
+  it.runIf(kind === 'sqlite')('R-SEC-4: the SQLite key store commits durably (synchronous FULL) while the data store runs at NORMAL', async () => {
+    const level = async (schema: string) => (await sql.raw<{ synchronous: number }>(`PRAGMA ${schema}.synchronous`).execute(stack.services.engine.db)).rows[0]!.synchronous;
+    // 2 = FULL: a committed key is on disk before the commit returns; 1 = NORMAL for the data it protects.
+    expect(await level('vault_keystore')).toBe(2);
+    expect(await level('main')).toBe(1);
+  });
+
   it('R-SEC-4: createSubjectWith stores the wrapped key in the key store and the sealed row in the data store; both open after the cache is dropped', async () => {
     const { vault, engine } = stack.services;
     const before = await keyCount();

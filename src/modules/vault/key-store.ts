@@ -162,8 +162,11 @@ async function openSqliteKeyStore(engine: Engine): Promise<KeyStore> {
   fs.closeSync(fs.openSync(file, 'a', 0o600));
   const { rows } = await sql<{ name: string }>`select name from pragma_database_list`.execute(engine.db);
   if (!rows.some((r) => r.name === SQLITE_ALIAS)) await sql`attach database ${file} as ${sql.raw(SQLITE_ALIAS)}`.execute(engine.db);
-  // synchronous stays FULL here (main uses NORMAL): a committed key must survive a power cut, or its data is lost.
   await sql.raw(`PRAGMA ${SQLITE_ALIAS}.journal_mode = WAL`).execute(engine.db);
+  // FULL here while main runs NORMAL: a committed key must survive a power cut whenever its data does, or the data
+  // is lost (a key rolled back under surviving data reads as shredded); a key without data is harmless. Set
+  // explicitly: the attached file otherwise ends up at the connection's NORMAL (measured: it read 1).
+  await sql.raw(`PRAGMA ${SQLITE_ALIAS}.synchronous = FULL`).execute(engine.db);
   // Freed pages are zeroed, so a destroyed key does not linger in the file.
   await sql.raw(`PRAGMA ${SQLITE_ALIAS}.secure_delete = ON`).execute(engine.db);
   await createKeyTable(engine.db, SQLITE_ALIAS, 'blob');
