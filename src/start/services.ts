@@ -90,7 +90,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const stopHousekeeping = accounts.startHousekeeping();
   const rights = openRights({
     db: engine.db, config, policy, audit, vault, ledger: consent.consents, subjectStatus: consent.subjectStatus, accounts: accounts.accounts, sessions: accounts.sessions, outbox,
-    orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed,
+    orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed, telemetry,
     rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
   });
   return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, stoppers: [() => consent.stop(), () => outbox.stop(), stopHousekeeping] };

@@ -44,3 +44,9 @@ export function findByIndex(db: Db, column: 'email_index' | 'phone_index', index
 export async function updateAccount(db: Db, subjectId: string, changes: AccountUpdate): Promise<void> {
   await db.updateTable('accounts').set(changes).where('subject_id', '=', subjectId).execute();
 }
+
+/** R-DSR-7 physical purge after crypto-shredding: the account row (its blind indexes with it, so the e-mail is free again). */
+export async function purgeSubject(db: Db, subjectId: string): Promise<number> {
+  const r = await db.deleteFrom('accounts').where('subject_id', '=', subjectId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -120,4 +120,12 @@ export class Accounts {
     if (!row) throw errors.notFound('The account');
     return this.vault.decrypt(db, subjectId, 'accounts', 'email', row.email, purpose);
   }
+
+  /**
+   * Account erasure's purge (R-DSR-7), run after the key is shredded and the sessions ended: deletes the row,
+   * already unreadable. Idempotent; the rights module audits the purge as a whole.
+   */
+  purgeSubject(db: Db, subjectId: string): Promise<number> {
+    return repo.purgeSubject(db, subjectId);
+  }
 }

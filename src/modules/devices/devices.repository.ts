@@ -50,3 +50,9 @@ export async function deleteDevice(db: Db, subjectId: string, id: string): Promi
   const r = await db.deleteFrom('devices').where('subject_id', '=', subjectId).where('id', '=', id).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
+
+/** R-DSR-7 physical purge after crypto-shredding: every device row of the subject. */
+export async function purgeSubject(db: Db, subjectId: string): Promise<number> {
+  const r = await db.deleteFrom('devices').where('subject_id', '=', subjectId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

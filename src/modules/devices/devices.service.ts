@@ -126,6 +126,14 @@ export class DevicesService {
     if (revoked) this.tokensRevoked(id);
   }
 
+  /**
+   * Account erasure's purge (R-DSR-7), run after the key is shredded: deletes the subject's device rows, already
+   * unreadable. Their tokens are the telemetry module's and go in its purge. Idempotent; the rights module audits it.
+   */
+  purgeSubject(db: Db, subjectId: string): Promise<number> {
+    return repo.purgeSubject(db, subjectId);
+  }
+
   /** R-CHO-3: a device's own precision (null follows the account); what is stored is coarsened at once. */
   async setPrecision(ctx: ActorContext, id: string, precision: LocationPrecision | null): Promise<DeviceView> {
     const subjectId = userSubject(ctx);

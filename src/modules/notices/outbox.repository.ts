@@ -52,3 +52,9 @@ export async function finish(db: Db, id: string, status: OutboxStatus, changes: 
 export function byId(db: Db, id: string): Promise<OutboxRow | undefined> {
   return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+/** R-DSR-7 physical purge after crypto-shredding: every message of the subject, whatever its status. */
+export async function purgeSubject(db: Db, subjectId: string): Promise<number> {
+  const r = await db.deleteFrom('outbox').where('subject_id', '=', subjectId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -52,6 +52,15 @@ export class Outbox {
     return id;
   }
 
+  /**
+   * Account erasure's purge (R-DSR-7), run after the key is shredded: deletes the subject's messages, already
+   * unreadable (from the shred on, a message still due fails for good with SUBJECT_ERASED). Idempotent; the
+   * rights module audits the purge as a whole.
+   */
+  purgeSubject(db: Db, subjectId: string): Promise<number> {
+    return repo.purgeSubject(db, subjectId);
+  }
+
   /** Delivers what is due; one run at a time per process (a second call joins the first). */
   deliverDue(limit = 50): Promise<DeliveryResult> {
     this.running ??= this.run(limit).finally(() => (this.running = undefined));

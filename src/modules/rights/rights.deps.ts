@@ -14,6 +14,7 @@ import type { ContactsService } from '../contacts/contacts.service.js';
 import type { SealedService } from '../sealed/sealed.service.js';
 import type { Outbox } from '../notices/outbox.service.js';
 import type { RetentionSweeper } from '../retention/retention.service.js';
+import type { TelemetryServices } from '../telemetry/telemetry.services.js';
 import type { ActorContext } from '../../internal/context.js';
 import type { PartialTarget } from './rights.js';
 
@@ -37,6 +38,8 @@ export interface RightsDeps {
   readonly contacts?: ContactsService | undefined;
   readonly sealed?: SealedService | undefined;
   readonly outbox?: Outbox | undefined;
+  /** Account erasure's purge removes the person's telemetry rows (links, logs, pixels, crash reports, device tokens) through it. */
+  readonly telemetry?: Pick<TelemetryServices, 'purgeSubject'> | undefined;
   /** When given, the export sweep is registered with it (expired export files are deleted by the retention run). */
   readonly retention?: RetentionSweeper | undefined;
   /** Per correctable field (`accounts.email`, …): applies the new value through the owning module's service. */

@@ -1,3 +1,4 @@
+import { assertEveryPersonalTablePurged } from './rights.purge.js';
 import { systemContext } from '../../internal/context.js';
 import type { RightsDeps } from './rights.deps.js';
 import { RightsDoer } from './rights.doer.js';
@@ -14,6 +15,7 @@ export interface RightsServices {
 
 /** Built last in `createServices`, from the services of the modules whose data it reads, corrects and erases. */
 export function openRights(deps: RightsDeps): RightsServices {
+  assertEveryPersonalTablePurged(deps.policy);
   const doer = new RightsDoer(deps);
   const exports = new ExportFiles(deps);
   // R-DSR-6: export files live for the policy's link validity, then the retention run deletes them.

@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
+import { AppError } from '../../internal/errors/app-error.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { RightsDeps } from './rights.deps.js';
 
@@ -17,54 +18,73 @@ export function personalTables(policy: CompiledPolicy): string[] {
   return [...tables].filter((t) => /^[a-z_][a-z0-9_]*$/.test(t)).sort();
 }
 
-type Purger = (db: Kysely<Database>, subjectId: string) => Promise<number>;
+type Owner = 'accounts' | 'devices' | 'orders' | 'outbox' | 'sealed' | 'telemetry';
 
 /**
- * The tables whose owning module offers its own purge; an owner not wired in this build leaves its table alone
- * (never a raw delete behind its back). Sessions are not purged here: the `sessions` step ends them through the
- * accounts module before the purge runs. Held orders belong to their hold subject by now, so `orders` removes
- * only what the tax-law hold does not cover.
+ * The module that purges each personal table, or null where the purge step has nothing to do: sessions are ended
+ * by the `sessions` step and contacts erased by the `contacts` step (a contact row is keyed by the contact's own
+ * vault subject, never by the sharer's account); `sealed` is the sealed module's field name, not a table; telemetry
+ * events carry only a pseudonym, unlinkable once the telemetry purge has removed the person's links.
  */
-function ownedPurgers(deps: RightsDeps): Record<string, Purger | null> {
-  const { orders, sealed } = deps;
-  return {
-    orders: orders ? (db, s) => orders.deleteAllFor(db, s) : null,
-    sealed_values: sealed ? (db, s) => sealed.deleteAllFor(db, s) : null,
-    sessions: null,
-    // The `contacts` step erases the contacts the person shared through the contacts module; a contact row is
-    // keyed by the contact's own vault subject, never by the sharer's account.
-    contacts: null,
-  };
-}
-
-// A table that is declared but not created in this build, or keyed by a pseudonym instead of subject_id.
-const isMissingTableOrColumn = (e: unknown): boolean => {
-  const err = e as { code?: string; message?: string };
-  return err.code === '42P01' || err.code === '42703' || /no such (table|column)/.test(err.message ?? '');
+const OWNER_OF: Readonly<Record<string, Owner | null>> = {
+  access_log: 'telemetry',
+  accounts: 'accounts',
+  contacts: null,
+  crash_reports: 'telemetry',
+  device_tokens: 'telemetry',
+  devices: 'devices',
+  email_opens: 'telemetry',
+  orders: 'orders',
+  outbox: 'outbox',
+  pixel_tokens: 'telemetry',
+  sealed: null,
+  sealed_values: 'sealed',
+  sessions: null,
+  telemetry_events: null,
+  telemetry_links: 'telemetry',
 };
 
 /**
+ * Checked when the rights module opens (so a policy naming a new personal table fails at start, not at a person's
+ * erasure) and again before each purge.
+ */
+export function assertEveryPersonalTablePurged(policy: CompiledPolicy): void {
+  const unowned = personalTables(policy).find((t) => !Object.hasOwn(OWNER_OF, t));
+  if (unowned) throw new AppError('INTERNAL', 'A personal table has no purge, so the erasure cannot finish', { table: unowned });
+}
+
+type Purge = (db: Kysely<Database>, subjectId: string) => Promise<Record<string, number>>;
+
+/**
+ * Each owner's purge through its own service; an owner not wired in this build leaves its tables alone. Held
+ * orders belong to their hold subject by now, so `orders` removes only what the tax-law hold does not cover.
+ */
+function ownerPurges(deps: RightsDeps): Readonly<Record<Owner, Purge | undefined>> {
+  const { accounts, devices, orders, outbox, sealed, telemetry } = deps;
+  const one = (table: string, purge: (db: Kysely<Database>, s: string) => Promise<number>): Purge => async (db, s) => ({ [table]: await purge(db, s) });
+  return {
+    accounts: accounts && one('accounts', (db, s) => accounts.purgeSubject(db, s)),
+    devices: devices && one('devices', (db, s) => devices.purgeSubject(db, s)),
+    orders: orders && one('orders', (db, s) => orders.deleteAllFor(db, s)),
+    outbox: outbox && one('outbox', (db, s) => outbox.purgeSubject(db, s)),
+    sealed: sealed && one('sealed_values', (db, s) => sealed.deleteAllFor(db, s)),
+    telemetry: telemetry && ((db, s) => telemetry.purgeSubject(db, s)),
+  };
+}
+
+/**
  * Physical purge after crypto-shredding (R-DSR-7): deletes the person's rows, already unreadable, from every
- * personal table the policy names. Tables whose module offers a purge go through it; the others (accounts,
- * devices, telemetry links, logs — modules without one yet) are deleted here by `subject_id`, which ARCHITECTURE
- * promises on every personal table. Idempotent. Each table runs on its own (a missing table must not abort the
- * others on PostgreSQL).
+ * personal table the policy names, each through the module that owns it; the rights module deletes nothing of
+ * another module's. Each statement runs on its own (nothing to roll back: every one is harmless to repeat), and
+ * the whole is idempotent. A personal table no module is known to purge stops the erasure before anything is
+ * deleted, rather than leaving the person's rows behind unnoticed. Per table, the rows removed, in name order.
  */
 export async function purgeSubject(deps: RightsDeps, subjectId: string): Promise<Record<string, number>> {
-  const owned = ownedPurgers(deps);
+  const tables = personalTables(deps.policy);
+  assertEveryPersonalTablePurged(deps.policy);
+  const owners = new Set(tables.map((t) => OWNER_OF[t]).filter((o): o is Owner => !!o));
+  const purges = ownerPurges(deps);
   const removed: Record<string, number> = {};
-  for (const table of personalTables(deps.policy)) {
-    if (table in owned) {
-      const purge = owned[table];
-      if (purge) removed[table] = await purge(deps.db, subjectId);
-      continue;
-    }
-    try {
-      const r = await sql`DELETE FROM ${sql.table(table)} WHERE subject_id = ${subjectId}`.execute(deps.db);
-      removed[table] = Number(r.numAffectedRows ?? 0);
-    } catch (e) {
-      if (!isMissingTableOrColumn(e)) throw e;
-    }
-  }
-  return removed;
+  for (const owner of owners) Object.assign(removed, await purges[owner]?.(deps.db, subjectId));
+  return Object.fromEntries(Object.entries(removed).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

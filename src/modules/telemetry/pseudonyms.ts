@@ -93,6 +93,16 @@ export class Pseudonyms {
     return removed;
   }
 
+  /**
+   * Account erasure's purge (R-DSR-7): the person's links of every epoch, and this process's cached pseudonym.
+   * Not audited per table like `forget`: the rights module audits the purge as a whole. Idempotent.
+   */
+  async purgeSubject(db: Db, subjectId: string): Promise<number> {
+    this.recent.delete(subjectId);
+    const res = await db.deleteFrom('telemetry_links').where('subject_id', '=', subjectId).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /** Destroys the secrets of ended epochs and their salts. Idempotent; the retention sweeper runs it. */
   async destroyEnded(db: Db, nowMs = Date.now()): Promise<number> {
     const current = this.epochOf(nowMs);

@@ -1,4 +1,6 @@
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import type { Database } from '../../internal/db/database.js';
 import type { Engine } from '../../internal/db/engine.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
@@ -13,6 +15,7 @@ import type { RetentionSweeper } from '../retention/retention.service.js';
 import { registerTelemetrySweeps } from './telemetry.sweeps.js';
 import { DeviceTokenCache } from './mqtt-messages.js';
 import { sealLegacyDeviceTokens } from './device-tokens.js';
+import { purgeTelemetrySubject } from './telemetry.purge.js';
 
 export interface TelemetryInputs {
   readonly engine: Engine;
@@ -36,6 +39,8 @@ export interface TelemetryServices {
   readonly mqttHandlers: { activation?: DeviceMessageHandler };
   /** Device tokens → identities, opened once per cache entry; shared by HTTP device auth and the MQTT bridge. */
   readonly deviceTokens: DeviceTokenCache;
+  /** Account erasure's purge (R-DSR-7) of every telemetry store keyed by the person; per table, the rows removed. */
+  purgeSubject(db: Kysely<Database> | Transaction<Database>, subjectId: string): Promise<Record<string, number>>;
 }
 
 export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServices {
@@ -50,5 +55,6 @@ export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServi
   // Rows issued before migration 0602 hold plaintext until first used; revoked ones never are, so this seals them.
   inputs.retention.registerSweep('telemetry.device_tokens_sealed', async (db) => ({ removed: await sealLegacyDeviceTokens(db, inputs.vault) }));
   const deviceTokens = new DeviceTokenCache(engine.db, inputs.vault);
-  return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {}, deviceTokens };
+  const purgeSubject: TelemetryServices['purgeSubject'] = (db, subjectId) => purgeTelemetrySubject(db, pseudonyms, subjectId);
+  return { gate, pseudonyms, ingestion, crashes, insights, pixels, mqttHandlers: {}, deviceTokens, purgeSubject };
 }
