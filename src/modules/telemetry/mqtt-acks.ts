@@ -28,18 +28,9 @@ export function deferAcks(client: MqttClient, handle: (topic: string, payload: B
   let stream = client.stream;
   let queue: PendingAck[] = [];
   const flush = (q: PendingAck[], s: typeof stream): void => {
-    if (q.length === 0 || !q[0]!.committed || !client.connected || client.stream !== s) {
-      // Still in order: a message not yet committed holds back every PUBACK behind it.
-      while (q.length > 0 && q[0]!.committed && !(client.connected && client.stream === s)) q.shift();
-      return;
-    }
-    // The PUBACKs of one group commit become due in the same tick: corked, they leave in one socket write
-    // instead of one write (and one syscall) each.
-    s.cork();
-    process.nextTick(() => s.uncork());
     while (q.length > 0 && q[0]!.committed) {
       const { messageId } = q.shift()!;
-      (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true);
+      if (client.connected && client.stream === s) (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, undefined, undefined, true);
     }
   };
   client.handleMessage = (packet: IPublishPacket, callback: (error?: Error) => void) => {
