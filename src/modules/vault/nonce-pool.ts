@@ -6,13 +6,6 @@ import { randomFillSync } from 'node:crypto';
 const POOL = Buffer.alloc(12 * 341);
 let offset = POOL.length;
 
-/** A fresh random 96-bit GCM nonce (a copy, safe to keep). */
-export function nonce96(): Buffer {
-  const n = Buffer.allocUnsafe(12);
-  writeNonce96(n, 0);
-  return n;
-}
-
 /** Writes a fresh random 96-bit nonce into `target` at `at` (no allocation: sealed values are laid out in place). */
 export function writeNonce96(target: Buffer, at: number): void {
   if (offset + 12 > POOL.length) {
