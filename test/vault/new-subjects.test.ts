@@ -23,6 +23,17 @@ describe.each(ENGINES)('vault: new subjects written with their rows on %s', (kin
     expect(await level('main')).toBe(1);
   });
 
+  it('R-SEC-4: a prepared batch seals with its own keys even when the key cache has dropped them (a busy server), and opens once stored', async () => {
+    const { vault, engine } = stack.services;
+    const batch = await vault.prepareSubjects('account', 3);
+    vault.forgetKeys();
+    const sealed = batch.ids.map((_, i) => vault.sealPrepared(batch, i, 'accounts', { email: `prepared.${i}@pledge-probe.example` }).email!);
+    await engine.db.transaction().execute((trx) => vault.storeSubjects(trx, batch));
+    vault.forgetKeys();
+    for (const [i, id] of batch.ids.entries()) expect(await vault.decrypt(engine.db, id, 'accounts', 'email', sealed[i]!, 'provide_service')).toBe(`prepared.${i}@pledge-probe.example`);
+    expect(() => vault.sealPrepared({ ids: batch.ids, keys: batch.keys }, 0, 'accounts', { email: 'x@example.org' })).toThrow(/prepared by this vault/);
+  });
+
   it('R-SEC-4: createSubjectWith stores the wrapped key in the key store and the sealed row in the data store; both open after the cache is dropped', async () => {
     const { vault, engine } = stack.services;
     const before = await keyCount();

@@ -62,7 +62,7 @@ export class AccountImporter {
 
   /** Lines are read as they come (an array, or a stream such as `readline`): the file is never held whole. */
   async importLines(ctx: ActorContext, lines: Iterable<string> | AsyncIterable<string>, options: ImportOptions = {}): Promise<ImportReport> {
-    // At most 5,000: a batch's new keys must stay in the vault's key cache (10,000) until its fields are sealed.
+    // At most 5,000 lines a batch: one transaction, its rows and keys held in memory until it commits.
     const size = Math.min(MAX_BATCH, Math.max(1, options.batchSize ?? 500));
     const run = new ImportRun(this, ctx, options.onProgress);
     let batch: { readonly line: number; readonly text: string }[] = [];
@@ -129,7 +129,7 @@ export class AccountImporter {
     for (const [i, r] of batch.entries()) {
       const p = r.prepared;
       const id = subjects.ids[i]!;
-      const sealed = await vault.encryptFields(this.db, id, 'accounts', { ...p.values, password_hash: hashes[i]! });
+      const sealed = vault.sealPrepared(subjects, i, 'accounts', { ...p.values, password_hash: hashes[i]! });
       rows.push({ subject_id: id, email_index: p.emailIndex, phone_index: p.phoneIndex, ...(sealed as RequiredSealed<typeof sealed>), is_child: p.isChild ? 1 : 0, created_at: p.at, updated_at: p.at });
     }
     return { ctx, batch, hashes, subjects, rows };

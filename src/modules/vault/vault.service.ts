@@ -49,6 +49,8 @@ export interface VaultOptions {
  */
 export class Vault {
   private readonly cache = new DekCache();
+  /** Plain keys of prepared batches, held only as long as the batch object is (see `sealPrepared`). */
+  private readonly prepared = new WeakMap<NewSubjects, readonly Buffer[]>();
   constructor(private readonly o: VaultOptions) {}
 
   get keyStore(): KeyStore {
@@ -78,12 +80,12 @@ export class Vault {
   }
 
   /** A fresh DEK, wrapped for its new subject id and cached unwrapped (its first fields need no unwrap). */
-  private async newKey(kind: SubjectKind): Promise<{ readonly subjectId: string; readonly row: NewVaultKeyRow }> {
+  private async newKey(kind: SubjectKind): Promise<{ readonly subjectId: string; readonly dek: Buffer; readonly row: NewVaultKeyRow }> {
     const subjectId = randomUUID();
     const dek = randomKey256();
     const { wrapped, kekVersion } = await this.o.keys.wrap(dek, dekContext(subjectId));
     this.cache.set(subjectId, { dek, dekVersion: 1 });
-    return { subjectId, row: { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: nowIso(), shredded_at: null } };
+    return { subjectId, dek, row: { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: nowIso(), shredded_at: null } };
   }
 
   /**
@@ -104,12 +106,35 @@ export class Vault {
   async prepareSubjects(kind: SubjectKind, n: number): Promise<NewSubjects> {
     const ids: string[] = [];
     const keys: NewVaultKeyRow[] = [];
+    const deks: Buffer[] = [];
     for (let i = 0; i < n; i++) {
-      const { subjectId, row } = await this.newKey(kind);
+      const { subjectId, dek, row } = await this.newKey(kind);
       ids.push(subjectId);
       keys.push(row);
+      deks.push(dek);
     }
-    return { ids, keys };
+    const batch = { ids, keys };
+    this.prepared.set(batch, deks);
+    return batch;
+  }
+
+  /**
+   * Seals fields of the `index`-th subject of a prepared batch with the key made for it. Not through the key
+   * cache: on a busy server other subjects' keys may evict a prepared key before its row is sealed, and the key
+   * store does not hold it yet.
+   */
+  sealPrepared<K extends string>(batch: NewSubjects, index: number, table: string, values: Readonly<Record<K, string | null | undefined>>): Record<K, Buffer | null> {
+    const dek = this.prepared.get(batch)?.[index];
+    const subjectId = batch.ids[index];
+    if (!dek || subjectId === undefined) throw new AppError('INTERNAL', 'Not a subject of a batch prepared by this vault');
+    const names = Object.keys(values) as K[];
+    for (const field of names) categoryOfField(this.o.policy, table, field);
+    const out = {} as Record<K, Buffer | null>;
+    for (const field of names) {
+      const v = values[field];
+      out[field] = v === null || v === undefined ? null : sealField(dek, { table, field, subjectId, dekVersion: 1 }, v);
+    }
+    return out;
   }
 
   /** Writes prepared subjects' wrapped keys to the key store, in the caller's transaction (one multi-row insert). */
