@@ -1,41 +1,17 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { parseConfig } from '../src/internal/config/config.js';
 import type { EngineKind } from '../src/internal/db/engine.js';
 import { systemContext } from '../src/internal/context.js';
-import { boot } from '../src/start/boot.js';
 import { normaliseEmail, normalisePhone } from '../src/modules/vault/blind-index.js';
 import type { Services } from '../src/start/services.js';
 import { median, report } from './report.js';
+import { withBenchServices } from './bench-stack.js';
 
-const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = 5;
 const ROWS = 1000;
 const LOOKUP_ROWS = 10_000;
 const LOOKUPS = 2000;
 const ctx = systemContext('bench');
-
-async function pgAnswers(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1500 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-async function admin(query: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  await c.query(query).finally(() => c.end());
-}
 
 // Phones must be unique across every row of a run (unique index), e-mails carry the tag.
 let phoneSeq = 0;
@@ -125,17 +101,7 @@ async function lookups(s: Services): Promise<{ p50: number; p99: number }> {
 }
 
 async function benchEngine(kind: EngineKind): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pledge-bench-'));
-  const schema = kind === 'postgres' ? `bench_${randomBytes(4).toString('hex')}` : undefined;
-  const env: Record<string, string> = { PLEDGE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
-  if (schema) {
-    await admin(`create schema ${schema}`);
-    const u = new URL(PG_URL);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    env.DATABASE_URL = u.toString();
-  }
-  const s = await boot({ config: parseConfig(env), ...(schema ? { schema } : {}) });
-  try {
+  const ran = await withBenchServices(kind, async (s) => {
     await createTables(s);
     await writePlain(s, 'warm', 200);
     await writeSealed(s, 'warm', 200);
@@ -156,19 +122,12 @@ async function benchEngine(kind: EngineKind): Promise<void> {
     report(`vault ${kind}: encrypted (one statement) / plaintext`, `${(median(sealedWith) / median(plain)).toFixed(2)} (goal >= 0.66)`);
     const l = await lookups(s);
     report(`vault ${kind}: e-mail lookup by blind index (${LOOKUP_ROWS.toLocaleString('en')} rows)`, `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (goal p50 < 1 ms)`);
-  } finally {
-    await s.engine.close();
-    if (schema) {
-      await admin(`drop schema ${schema} cascade`);
-      await admin(`drop schema if exists ${schema}_keys cascade`);
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
+  if (!ran) report(`vault ${kind}`, 'skipped: PostgreSQL does not answer');
 }
 
 /** R-SEC-4 cost: encrypted account creation vs plaintext, and sign-in lookup by blind index, on both engines. */
 export async function vaultBench(): Promise<void> {
   await benchEngine('sqlite');
-  if (await pgAnswers()) await benchEngine('postgres');
-  else report('vault postgres', 'skipped: PostgreSQL does not answer');
+  await benchEngine('postgres');
 }
