@@ -5,29 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, PG_URL, createStack, type TestStack } from '../support/engines.js';
 import { bearer, person, signIn, signUp } from '../support/people.js';
 import { codeIn } from './mail-peer.js';
+import { occursOutsideHashes } from '../support/byte-search.js';
 
 /** Every file under a directory (SQLite: pledge.db, its WAL and SHM, the attached key file and its WAL). */
 function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-}
-
-const isHexByte = (b: number | undefined): boolean => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46));
-
-/**
- * Whether `needle` occurs in `haystack` other than inside a run of 32 or more hex digits. A six-digit one-time code
- * turns up by chance inside the hex hashes the store keeps (audit chain, blind indexes, code hashes: about one
- * chance in 16^6 per position), which is a coincidence, not a leak; anywhere else it is one.
- */
-function occursOutsideHashes(haystack: Buffer, needle: Buffer): boolean {
-  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + 1)) {
-    let start = at;
-    let end = at + needle.length;
-    while (isHexByte(haystack[start - 1])) start--;
-    while (isHexByte(haystack[end])) end++;
-    const insideHexRun = [...needle].every((b) => isHexByte(b)) && end - start >= 32;
-    if (!insideHexRun) return true;
-  }
-  return false;
 }
 
 describe.each(ENGINES)('R-SEC-4: no plaintext personal data at rest or in logs on %s', (kind) => {

@@ -7,6 +7,7 @@ import type { InjectOptions } from 'light-my-request';
 import type { ActorContext } from '../../src/internal/context.js';
 import { PG_URL, type TestStack } from '../support/engines.js';
 import { newUser } from '../support/people.js';
+import { occursOutsideHashes } from '../support/byte-search.js';
 
 export interface User {
   readonly id: string;
@@ -37,7 +38,7 @@ export function storedBytes(stack: TestStack): Buffer {
 export function leaks(stack: TestStack, needles: readonly string[]): string[] {
   const bytes = storedBytes(stack);
   const logs = stack.logs.text();
-  return needles.filter((v) => bytes.includes(Buffer.from(v)) || bytes.includes(Buffer.from(Buffer.from(v).toString('hex'))) || logs.includes(v));
+  return needles.filter((v) => occursOutsideHashes(bytes, Buffer.from(v)) || bytes.includes(Buffer.from(Buffer.from(v).toString('hex'))) || logs.includes(v));
 }
 
 /** Asserts a 4xx problem+json with the code. */
