@@ -85,6 +85,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   collection.devices.tokenRevocationListeners.push((deviceRef) => telemetry.deviceTokens.forgetDevice(deviceRef));
   accounts.profile.precisionListeners.push((trx, ctx, subjectId, precision) => collection.devices.applyAccountPrecision(trx, ctx, subjectId, precision).then(() => undefined));
   retention.registerSweep('devices.precise_without_consent', async () => ({ removed: (await collection.devices.enforcePreciseConsent(systemContext('retention'))).coarsened }));
+  retention.registerSweep('vault.unclaimed_reserved_keys', async (db, now) => ({ removed: await vault.sweepUnclaimedKeys(db, now) }), { transaction: true });
   retention.registerSweep('contacts.unaccepted', async (_db, now) => ({ removed: (await collection.contacts.expire(systemContext('retention'), now)).expired }));
   outbox.start();
   const stopHousekeeping = accounts.startHousekeeping();
@@ -93,7 +94,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed, telemetry,
     rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
   });
-  return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, stoppers: [() => consent.stop(), () => outbox.stop(), stopHousekeeping] };
+  return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, stoppers: [() => vault.stop(), () => consent.stop(), () => outbox.stop(), stopHousekeeping] };
 }
 
 export async function stopServices(services: Services): Promise<void> {

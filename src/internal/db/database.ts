@@ -1,7 +1,7 @@
 import type { AuditHeadTable, AuditLogTable } from '../../modules/audit/audit.table.js';
 import type { DeviceTokensTable, TelemetryEpochsTable, TelemetryEventsTable, TelemetryLinksTable } from '../../modules/telemetry/telemetry.table.js';
 import type { AccessLogTable, CrashReportsTable, EmailOpensTable, PixelTokensTable, PrivacyBudgetsTable } from '../../modules/telemetry/telemetry-stores.table.js';
-import type { VaultKeysTable } from '../../modules/vault/vault.table.js';
+import type { VaultClaimsTable, VaultKeysTable } from '../../modules/vault/vault.table.js';
 import type { OrdersTable } from '../../modules/orders/orders.table.js';
 import type { DevicesTable } from '../../modules/devices/devices.table.js';
 import type { ContactAcceptFailuresTable, ContactErasureCodesTable, ContactsTable } from '../../modules/contacts/contacts.table.js';
@@ -31,6 +31,7 @@ export interface Database {
   privacy_budgets: PrivacyBudgetsTable;
   /** In the key store (KeyStore.schema), never the data store. */
   vault_keys: VaultKeysTable;
+  vault_claims: VaultClaimsTable;
   orders: OrdersTable;
   devices: DevicesTable;
   contacts: ContactsTable;

@@ -9,6 +9,7 @@ import { consentMigrations } from '../../modules/consent/consent.migration.js';
 import { accountsMigrations } from '../../modules/accounts/accounts.migration.js';
 import { outboxMigrations } from '../../modules/notices/outbox.migration.js';
 import { rightsMigrations } from '../../modules/rights/rights.migration.js';
+import { vaultMigrations } from '../../modules/vault/vault.migration.js';
 
 /** Every module's migrations, in the order they run (names sort the same way). */
-export const allMigrations: readonly PledgeMigration[] = [...auditMigrations, ...accountsMigrations, ...outboxMigrations, ...telemetryMigrations, ...ordersMigrations, ...devicesMigrations, ...contactsMigrations, ...sealedMigrations, ...consentMigrations, ...rightsMigrations].sort((a, b) => a.name.localeCompare(b.name));
+export const allMigrations: readonly PledgeMigration[] = [...auditMigrations, ...accountsMigrations, ...outboxMigrations, ...telemetryMigrations, ...ordersMigrations, ...devicesMigrations, ...contactsMigrations, ...sealedMigrations, ...consentMigrations, ...rightsMigrations, ...vaultMigrations].sort((a, b) => a.name.localeCompare(b.name));

@@ -1,11 +1,12 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { AccountRow, AccountUpdate, NewAccountRow } from './accounts.table.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export async function insertAccount(db: Db, row: NewAccountRow): Promise<void> {
-  await db.insertInto('accounts').values(row).execute();
+/** The insert of one account row, compiled (the vault sends it with the new subject's key: createSubjectWith). */
+export function insertAccountQuery(db: Db, row: NewAccountRow): CompiledQuery {
+  return db.insertInto('accounts').values(row).compile();
 }
 
 /** Several rows, multi-row inserts of up to 1,500 (18 columns: 27,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535). */

@@ -82,18 +82,20 @@ export class Accounts {
 
   /** Subject, sealed row, child flag and audit entry, in the caller's transaction; `self`: the new user is the audit actor (sign-up). */
   async insertPrepared(trx: Transaction<Database>, ctx: ActorContext, p: PreparedAccount, passwordHash: string, actAs: 'self' | 'caller'): Promise<string> {
-    const id = await this.vault.createSubject(trx, ctx, 'account');
-    const actor = actAs === 'self' ? asUser(ctx, id) : ctx;
-    const sealed = await this.vault.encryptFields(trx, id, 'accounts', { ...p.values, password_hash: passwordHash });
-    await repo.insertAccount(trx, {
-      subject_id: id,
-      email_index: p.emailIndex,
-      phone_index: p.phoneIndex,
-      ...(sealed as RequiredSealed<typeof sealed>),
-      is_child: p.isChild ? 1 : 0,
-      created_at: p.at,
-      updated_at: p.at,
+    // The key and the row in one statement on PostgreSQL (one round trip fewer per sign-up).
+    const id = await this.vault.createSubjectWith(trx, ctx, 'account', async (subjectId) => {
+      const sealed = await this.vault.encryptFields(trx, subjectId, 'accounts', { ...p.values, password_hash: passwordHash });
+      return repo.insertAccountQuery(trx, {
+        subject_id: subjectId,
+        email_index: p.emailIndex,
+        phone_index: p.phoneIndex,
+        ...(sealed as RequiredSealed<typeof sealed>),
+        is_child: p.isChild ? 1 : 0,
+        created_at: p.at,
+        updated_at: p.at,
+      });
     });
+    const actor = actAs === 'self' ? asUser(ctx, id) : ctx;
     if (p.isChild) await this.children?.markChild(trx, actor, id, true);
     await this.audit.append(trx, actor, { action: 'account.created', subjectId: id, details: { fields: [...PROFILE_FIELDS, 'password_hash'], child: p.isChild } });
     return id;

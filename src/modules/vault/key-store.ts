@@ -8,6 +8,9 @@ import type { NewVaultKeyRow, VaultKeyRow } from './vault.table.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** The insert's parameters, in the order of its columns (see compileInsert). */
+const keyParams = (r: NewVaultKeyRow): unknown[] => [r.subject_id, r.kind, r.wrapped_dek ?? null, r.kek_version ?? null, r.created_at, r.shredded_at ?? null, r.reserved_at ?? null];
+
 /** The SQLite alias of the attached key file. */
 const SQLITE_ALIAS = 'vault_keystore';
 
@@ -35,6 +38,7 @@ export class KeyStore {
   private findSql: string | undefined;
   // SQLite: Kysely's driver prepares every statement again on each call (~40 % of the key insert's cost).
   private insertStmt: SQLite.Statement | undefined;
+  private hasStmt: SQLite.Statement | undefined;
 
   private keys(db: Db) {
     return db.withSchema(this.schema);
@@ -54,8 +58,8 @@ export class KeyStore {
    */
   async insertKeys(db: Db, rows: readonly NewVaultKeyRow[]): Promise<void> {
     // Parameters in the order of the columns below; the values given to compile() only fix the shape.
-    this.insertSql ??= this.keys(db).insertInto('vault_keys').values({ subject_id: '', kind: '', wrapped_dek: null, kek_version: null, created_at: '', shredded_at: null }).compile().sql;
-    const params = (r: NewVaultKeyRow) => [r.subject_id, r.kind, r.wrapped_dek ?? null, r.kek_version ?? null, r.created_at, r.shredded_at ?? null];
+    this.insertSql ??= this.compileInsert(db);
+    const params = keyParams;
     // Only inside a transaction: SQLite has one connection, so a Kysely transaction that is open holds it and a
     // statement run on the raw handle lands in that transaction. Outside one, another caller's transaction
     // could be open on the connection, so the statement goes through Kysely's queue.
@@ -82,11 +86,37 @@ export class KeyStore {
       await db.executeQuery(first);
       return;
     }
-    this.insertSql ??= this.keys(db).insertInto('vault_keys').values({ subject_id: '', kind: '', wrapped_dek: null, kek_version: null, created_at: '', shredded_at: null }).compile().sql;
+    this.insertSql ??= this.compileInsert(db);
     const offset = first.parameters.length;
     const keySql = this.insertSql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    const params = [...first.parameters, row.subject_id, row.kind, row.wrapped_dek ?? null, row.kek_version ?? null, row.created_at, row.shredded_at ?? null];
+    const params = [...first.parameters, ...keyParams(row)];
     await db.executeQuery(CompiledQuery.raw(`with vault_new_key as (${keySql}) ${first.sql}`, params));
+  }
+
+  private compileInsert(db: Db): string {
+    return this.keys(db).insertInto('vault_keys').values({ subject_id: '', kind: '', wrapped_dek: null, kek_version: null, created_at: '', shredded_at: null, reserved_at: null }).compile().sql;
+  }
+
+  /**
+   * SQLite, inside the caller's transaction: whether the subject's key is in the store (a reserved key is
+   * checked before it is claimed: the sweep may have removed it if the clock jumped). Prepared once.
+   */
+  hasKeySync(subjectId: string): boolean {
+    if (!this.raw) throw new Error('hasKeySync is for the SQLite key store');
+    this.hasStmt ??= this.raw.prepare(`select 1 from ${SQLITE_ALIAS}.vault_keys where subject_id = ? and wrapped_dek is not null`).pluck();
+    return this.hasStmt.get(subjectId) !== undefined;
+  }
+
+  /**
+   * Removes reserved keys never claimed (their process stopped, or the transaction that took one rolled back),
+   * reserved before `before`. They wrap no data: nothing was sealed with a key before its claim committed.
+   */
+  async dropUnclaimedReserved(db: Db, before: string): Promise<number> {
+    const keys = this.kind === 'sqlite' ? sql.raw(`${SQLITE_ALIAS}.vault_keys`) : sql.id(this.schema, 'vault_keys');
+    const claims = this.kind === 'sqlite' ? sql.raw('main.vault_claims') : sql.raw('vault_claims');
+    const r = await sql`delete from ${keys} where reserved_at is not null and reserved_at < ${before} and wrapped_dek is not null
+      and not exists (select 1 from ${claims} c where c.subject_id = ${keys}.subject_id)`.execute(db);
+    return Number(r.numAffectedRows ?? 0n);
   }
 
   async findKey(db: Db, subjectId: string): Promise<VaultKeyRow | undefined> {
@@ -144,6 +174,7 @@ export async function openKeyStore(engine: Engine): Promise<KeyStore> {
   // object exists either way.
   await alreadyThere(sql`create schema if not exists ${sql.id(schema)}`.execute(engine.db));
   await alreadyThere(createKeyTable(engine.db, schema, 'bytea'));
+  await sql`alter table ${sql.id(schema, 'vault_keys')} add column if not exists reserved_at text`.execute(engine.db);
   await alreadyThere(sql`create index if not exists vault_keys_kek on ${sql.id(schema, 'vault_keys')} (kek_version)`.execute(engine.db));
   return new KeyStore('postgres', schema);
 }
@@ -170,6 +201,9 @@ async function openSqliteKeyStore(engine: Engine): Promise<KeyStore> {
   // Freed pages are zeroed, so a destroyed key does not linger in the file.
   await sql.raw(`PRAGMA ${SQLITE_ALIAS}.secure_delete = ON`).execute(engine.db);
   await createKeyTable(engine.db, SQLITE_ALIAS, 'blob');
+  // Key files made before the reserve existed lack the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+  const { rows: columns } = await sql<{ name: string }>`select name from pragma_table_info('vault_keys', ${SQLITE_ALIAS})`.execute(engine.db);
+  if (!columns.some((c) => c.name === 'reserved_at')) await sql.raw(`alter table ${SQLITE_ALIAS}.vault_keys add column reserved_at text`).execute(engine.db);
   await sql.raw(`create index if not exists ${SQLITE_ALIAS}.vault_keys_kek on vault_keys (kek_version)`).execute(engine.db);
   return new KeyStore('sqlite', SQLITE_ALIAS, file, engine.sqlite);
 }
@@ -186,5 +220,6 @@ async function createKeyTable(db: Kysely<Database>, schema: string, bytes: 'blob
     .addColumn('dek_version', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('shredded_at', 'text')
+    .addColumn('reserved_at', 'text')
     .execute();
 }

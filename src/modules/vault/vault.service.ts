@@ -16,6 +16,7 @@ import { randomKey256 } from './nonce-pool.js';
 import type { KeyStore } from './key-store.js';
 import type { NewVaultKeyRow } from './vault.table.js';
 import { rotateKeys, type RotationOptions, type RotationResult } from './key-rotation.js';
+import { UNCLAIMED_KEY_GRACE_MS, type KeyMaker, type KeyReserve } from './key-reserve.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -35,6 +36,8 @@ export interface VaultOptions {
   readonly gate: DecisionGate;
   readonly audit: AuditLog;
   readonly keyStore: KeyStore;
+  /** SQLite: keys committed ahead in batches (key-reserve.ts); set by `openVault`. */
+  readonly reserve?: (makeKey: KeyMaker) => KeyReserve;
 }
 
 /**
@@ -51,7 +54,11 @@ export class Vault {
   private readonly cache = new DekCache();
   /** Plain keys of prepared batches, held only as long as the batch object is (see `sealPrepared`). */
   private readonly prepared = new WeakMap<NewSubjects, readonly Buffer[]>();
-  constructor(private readonly o: VaultOptions) {}
+  /** SQLite only: keys made ahead (see key-reserve.ts). */
+  readonly reserve: KeyReserve | undefined;
+  constructor(private readonly o: VaultOptions) {
+    this.reserve = o.reserve?.((kind) => this.newKey(kind));
+  }
 
   get keyStore(): KeyStore {
     return this.o.keyStore;
@@ -59,8 +66,11 @@ export class Vault {
 
   /** A new subject with a fresh DEK, in the caller's transaction (the caller audits what the subject is for: account.created…). */
   async createSubject(db: Db, _ctx: ActorContext, kind: SubjectKind): Promise<string> {
-    const { subjectId, row } = await this.newKey(kind);
+    const reserved = this.claimReserved(db, kind);
+    if (reserved !== undefined) return reserved;
+    const { subjectId, dek, row } = await this.newKey(kind);
     await this.o.keyStore.insertKey(db, row);
+    this.cache.set(subjectId, { dek, dekVersion: 1 });
     return subjectId;
   }
 
@@ -74,18 +84,42 @@ export class Vault {
    *   trx.insertInto('accounts').values({ subject_id: id, ...(await vault.encryptFields(trx, id, 'accounts', values)) }).compile());
    */
   async createSubjectWith(db: Transaction<Database>, _ctx: ActorContext, kind: SubjectKind, firstRow: (subjectId: string) => CompiledQuery | Promise<CompiledQuery>): Promise<string> {
-    const { subjectId, row } = await this.newKey(kind);
+    const reserved = this.claimReserved(db, kind);
+    if (reserved !== undefined) {
+      await db.executeQuery(await firstRow(reserved));
+      return reserved;
+    }
+    const { subjectId, dek, row } = await this.newKey(kind);
+    this.cache.set(subjectId, { dek, dekVersion: 1 });
     await this.o.keyStore.insertKeyWith(db, row, await firstRow(subjectId));
     return subjectId;
   }
 
-  /** A fresh DEK, wrapped for its new subject id and cached unwrapped (its first fields need no unwrap). */
+  /** A reserved key claimed in the caller's transaction (SQLite), cached unwrapped for the subject's first fields. */
+  private claimReserved(db: Db, kind: SubjectKind): string | undefined {
+    if (!this.reserve || !db.isTransaction) return undefined;
+    const key = this.reserve.claim(kind, nowIso());
+    if (!key) return undefined;
+    this.cache.set(key.subjectId, { dek: key.dek, dekVersion: 1 });
+    return key.subjectId;
+  }
+
+  /** A fresh DEK, wrapped for its new subject id (the key row is the caller's to store). */
   private async newKey(kind: SubjectKind): Promise<{ readonly subjectId: string; readonly dek: Buffer; readonly row: NewVaultKeyRow }> {
     const subjectId = randomUUID();
     const dek = randomKey256();
     const { wrapped, kekVersion } = await this.o.keys.wrap(dek, dekContext(subjectId));
-    this.cache.set(subjectId, { dek, dekVersion: 1 });
     return { subjectId, dek, row: { subject_id: subjectId, kind, wrapped_dek: wrapped, kek_version: kekVersion, created_at: nowIso(), shredded_at: null } };
+  }
+
+  /** Retention: removes reserved keys that no subject claimed (they wrap no data), a day after they were made. */
+  async sweepUnclaimedKeys(db: Db, now: Date): Promise<number> {
+    return this.o.keyStore.dropUnclaimedReserved(db, new Date(now.getTime() - UNCLAIMED_KEY_GRACE_MS).toISOString());
+  }
+
+  /** Stops the reserve's refills (shutdown); keys not handed out are wiped from memory. */
+  async stop(): Promise<void> {
+    await this.reserve?.stop();
   }
 
   /**

@@ -14,6 +14,17 @@ export interface VaultKeysTable {
   dek_version: Generated<number>;
   created_at: string;
   shredded_at: string | null;
+  /** Set when the key was made ahead for the SQLite key reserve (key-reserve.ts); its claim is in `vault_claims`. */
+  reserved_at: string | null;
+}
+
+/**
+ * In the DATA store: which reserved keys were taken by a subject, written in the transaction that takes one
+ * (SQLite only; see key-reserve.ts). A random id per row, nothing else.
+ */
+export interface VaultClaimsTable {
+  subject_id: string;
+  claimed_at: string;
 }
 
 export type VaultKeyRow = Selectable<VaultKeysTable>;
