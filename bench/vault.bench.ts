@@ -116,10 +116,10 @@ async function benchEngine(kind: EngineKind): Promise<void> {
       sealedWith.push(await writeSealedWith(s, `W${r}`, ROWS));
     }
     report(`vault ${kind}: account rows, plaintext`, `${Math.round(median(plain)).toLocaleString('en')} rows/s (median of ${ROUNDS} × ${ROWS}, 1 row per transaction)`);
-    report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s (createSubject, then the row)`);
-    report(`vault ${kind}: encrypted / plaintext`, `${(median(sealed) / median(plain)).toFixed(2)} (goal >= 0.66)`);
-    report(`vault ${kind}: same, key and row in one statement`, `${Math.round(median(sealedWith)).toLocaleString('en')} rows/s (createSubjectWith)`);
-    report(`vault ${kind}: encrypted (one statement) / plaintext`, `${(median(sealedWith) / median(plain)).toFixed(2)} (goal >= 0.66)`);
+    // Sign-up's path: createSubjectWith (PostgreSQL: key and row in one statement; SQLite: a reserved key claimed).
+    report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealedWith)).toLocaleString('en')} rows/s (createSubjectWith, as sign-up)`);
+    report(`vault ${kind}: encrypted / plaintext`, `${(median(sealedWith) / median(plain)).toFixed(2)} (goal >= 0.66)`);
+    report(`vault ${kind}: same, createSubject then the row`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s = ${(median(sealed) / median(plain)).toFixed(2)} of plaintext`);
     const l = await lookups(s);
     report(`vault ${kind}: e-mail lookup by blind index (${LOOKUP_ROWS.toLocaleString('en')} rows)`, `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (goal p50 < 1 ms)`);
   });
