@@ -82,6 +82,25 @@ describe.each(ENGINES)('account erasure on %s', (kind) => {
     expect(details).not.toContain('Erin');
   });
 
+  it('R-DSR-2, R-ACC-3: the contacts a person shared are shredded and removed with their account, each audited; another person\'s contact stays', async () => {
+    const sharer = await makePerson(stack, 0);
+    const bystander = await makePerson(stack, 0);
+    const { contacts, vault, engine, audit } = stack.services;
+    const share = (id: string, name: string) => contacts.share(userCtx(id), { name, email: `${name.toLowerCase()}.${id.slice(0, 8)}@example.org`, reason: 'share' });
+    const mine = [await share(sharer.id, 'Gus'), await share(sharer.id, 'Hana')];
+    const theirs = await share(bystander.id, 'Ines');
+    const r = await stack.services.rights.requests.file(userCtx(sharer.id), { subjectId: sharer.id, type: 'erase_account', params: {}, verification: fresh() });
+    expect(r.status).toBe('completed');
+    for (const c of mine) {
+      expect(await vault.isShredded(engine.db, c.id)).toBe(true);
+      expect(await engine.db.selectFrom('contacts').select('subject_id').where('subject_id', '=', c.id).executeTakeFirst()).toBeUndefined();
+      expect((await engine.db.selectFrom('audit_log').select('action').where('subject_id', '=', c.id).execute()).map((a) => a.action)).toContain('contacts.erased_with_sharer');
+    }
+    expect(await vault.isShredded(engine.db, theirs.id)).toBe(false);
+    expect((await contacts.list(userCtx(bystander.id))).map((c) => c.id)).toEqual([theirs.id]);
+    expect((await audit.verify(engine.db)).ok).toBe(true);
+  });
+
   it('R-DSR-7: erasure killed with SIGKILL after several steps finishes on a re-run, with the same end state as an uninterrupted one', async () => {
     const reference = await makePerson(stack, 3);
     const ref = await stack.services.rights.requests.file(userCtx(reference.id), { subjectId: reference.id, type: 'erase_account', params: {}, verification: fresh() });

@@ -8,17 +8,16 @@ import { mapDatabaseError } from '../../internal/db/errors.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { NewSubjects, Vault } from '../vault/vault.service.js';
 import { PasswordSchema, SignUpBody } from './account.input.js';
-import { PROFILE_FIELDS } from './account.fields.js';
 import { accountExists, type Accounts, type ChildMarker, type PreparedAccount } from './accounts.service.js';
 import type { NewAccountRow } from './accounts.table.js';
 import { checkPassword, hashPassword } from './password.js';
 import * as repo from './accounts.repository.js';
+import { accountCreatedEntry, newAccountRow } from './account-row.js';
 
 /** One line of `pledge import`: the sign-up body, with `password` or an argon2id `passwordHash` (imported as is). */
 const ImportLine = Type.Composite([Type.Omit(SignUpBody, ['password']), Type.Object({ password: Type.Optional(PasswordSchema), passwordHash: Type.Optional(Type.String({ maxLength: 512 })) })], { additionalProperties: false });
 type ImportLine = Static<typeof ImportLine>;
 const KNOWN = new Set(Object.keys(ImportLine.properties));
-const SEALED_FIELDS = Object.freeze([...PROFILE_FIELDS, 'password_hash']);
 
 /** Codes and line numbers only: a refused value is never echoed (it may be personal data). */
 export interface ImportReport {
@@ -130,7 +129,7 @@ export class AccountImporter {
       const p = r.prepared;
       const id = subjects.ids[i]!;
       const sealed = vault.sealPrepared(subjects, i, 'accounts', { ...p.values, password_hash: hashes[i]! });
-      rows.push({ subject_id: id, email_index: p.emailIndex, phone_index: p.phoneIndex, ...(sealed as RequiredSealed<typeof sealed>), is_child: p.isChild ? 1 : 0, created_at: p.at, updated_at: p.at });
+      rows.push(newAccountRow(id, p, sealed));
     }
     return { ctx, batch, hashes, subjects, rows };
   }
@@ -160,7 +159,7 @@ export class AccountImporter {
     await vault.storeSubjects(trx, s.subjects);
     await repo.insertAccounts(trx, s.rows);
     for (const [i, r] of s.batch.entries()) if (r.prepared.isChild) await children?.markChild(trx, s.ctx, s.subjects.ids[i]!, true);
-    await audit.appendMany(trx, s.ctx, s.batch.map((r, i) => ({ action: 'account.created', subjectId: s.subjects.ids[i]!, details: { fields: SEALED_FIELDS, child: r.prepared.isChild } })));
+    await audit.appendMany(trx, s.ctx, s.batch.map((r, i) => accountCreatedEntry(s.subjects.ids[i]!, r.prepared)));
   }
 }
 
@@ -224,8 +223,6 @@ class ImportRun {
   }
 }
 
-/** encryptFields gives null only for null inputs: every field but zip and area code is a string here. */
-type RequiredSealed<T> = { [K in keyof T]: K extends 'zip' | 'area_code' ? Buffer | null : Buffer };
 
 /** JSON, shape, and exactly one of `password` (checked like sign-up) or an argon2id PHC `passwordHash`. */
 function parseLine(text: string): ImportLine {

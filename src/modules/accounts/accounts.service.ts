@@ -13,10 +13,9 @@ import { ageOn, areaCodeOf, checkBirthDate, normaliseAddress, normaliseLanguage,
 import { checkPassword, hashPassword } from './password.js';
 import { asUser } from './sessions.service.js';
 import * as repo from './accounts.repository.js';
+import { accountCreatedEntry, newAccountRow } from './account-row.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
-/** encryptFields gives null only for null inputs: every field but zip and area code is a string here. */
-type RequiredSealed<T> = { [K in keyof T]: K extends 'zip' | 'area_code' ? Buffer | null : Buffer };
 
 /** Helper B's subject-status service, as far as sign-up needs it (R-KID-1). */
 export interface ChildMarker {
@@ -85,19 +84,11 @@ export class Accounts {
     // The key and the row in one statement on PostgreSQL (one round trip fewer per sign-up).
     const id = await this.vault.createSubjectWith(trx, ctx, 'account', async (subjectId) => {
       const sealed = await this.vault.encryptFields(trx, subjectId, 'accounts', { ...p.values, password_hash: passwordHash });
-      return repo.insertAccountQuery(trx, {
-        subject_id: subjectId,
-        email_index: p.emailIndex,
-        phone_index: p.phoneIndex,
-        ...(sealed as RequiredSealed<typeof sealed>),
-        is_child: p.isChild ? 1 : 0,
-        created_at: p.at,
-        updated_at: p.at,
-      });
+      return repo.insertAccountQuery(trx, newAccountRow(subjectId, p, sealed));
     });
     const actor = actAs === 'self' ? asUser(ctx, id) : ctx;
     if (p.isChild) await this.children?.markChild(trx, actor, id, true);
-    await this.audit.append(trx, actor, { action: 'account.created', subjectId: id, details: { fields: [...PROFILE_FIELDS, 'password_hash'], child: p.isChild } });
+    await this.audit.append(trx, actor, accountCreatedEntry(id, p));
     return id;
   }
 

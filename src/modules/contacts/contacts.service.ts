@@ -110,6 +110,26 @@ export class ContactsService {
     });
   }
 
+  /**
+   * The sharer's erasure (R-DSR-7): every contact they shared is shredded and removed, each in its own
+   * transaction with its audit entry, so a crash leaves each contact done or untouched and a re-run finishes.
+   * A contact whose key is already gone (an earlier, interrupted run) is just removed.
+   */
+  async eraseSharedBy(ctx: ActorContext, inviterId: string): Promise<number> {
+    let erased = 0;
+    for (const contactId of await repo.idsSharedBy(this.o.db, inviterId)) {
+      await this.o.db.transaction().execute(async (trx) => {
+        await this.o.vault.shred(trx, ctx, contactId).catch((e: unknown) => {
+          if (!(isAppError(e) && e.code === 'NOT_FOUND')) throw e;
+        });
+        await repo.deleteContact(trx, contactId);
+        await this.o.audit.append(trx, ctx, { action: 'contacts.erased_with_sharer', subjectId: contactId });
+      });
+      erased++;
+    }
+    return erased;
+  }
+
   /** The invitation was accepted (by the invitation flow): the contact no longer expires. */
   async markAccepted(ctx: ActorContext, contactId: string): Promise<boolean> {
     return this.o.db.transaction().execute(async (trx) => {

@@ -1,6 +1,5 @@
 import type { ActorContext } from '../../internal/context.js';
 import { isAppError } from '../../internal/errors/app-error.js';
-import { deleteContact, idsSharedBy } from '../contacts/contacts.repository.js';
 import type { RightsDeps } from './rights.deps.js';
 import { holdOrders } from './rights.holds.js';
 import { purgeSubject } from './rights.purge.js';
@@ -63,13 +62,8 @@ export async function accountEraser(p: EraserProps): Promise<ErasureResult> {
         });
         break;
       case 'contacts':
-        // Each shared contact has a key of its own: shredded, then its row deleted (both harmless to repeat).
-        for (const contact of deps.contacts ? await idsSharedBy(deps.db, subjectId) : []) {
-          await deps.vault.shred(deps.db, ctx, contact).catch((e: unknown) => {
-            if (!vaultMissing(e)) throw e;
-          });
-          await deleteContact(deps.db, contact);
-        }
+        // Each shared contact has a key of its own: shredded and its row deleted by the contacts module.
+        await deps.contacts?.eraseSharedBy(ctx, subjectId);
         await repo.markStep(deps.db, requestId, subjectId, step, at);
         break;
       case 'purge': {

@@ -24,6 +24,9 @@ interface PacketSender {
  * redelivers every unacknowledged message of the persistent session on reconnect. PUBACKs owed to a connection that
  * has gone are never sent on its successor, where the same packet ids name other messages.
  */
+// Relies on mqtt.js's QoS 1 path (handlers/publish.js: a `handleMessage` error skips the PUBACK) and on its
+// `_sendPacket`; package.json pins mqtt to the exact version this was read against (5.16.0), and the kill -9 and
+// bridge tests fail if either changes, so an upgrade is a deliberate step.
 export function deferAcks(client: MqttClient, handle: (topic: string, payload: Buffer) => Promise<void>, onFailure: (error: Error) => void): void {
   let stream = client.stream;
   let queue: PendingAck[] = [];
