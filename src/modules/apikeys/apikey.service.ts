@@ -53,11 +53,18 @@ export class ApiKeyService {
   }
 
   /** The key behind a presented secret, or API_KEY_INVALID. Verified keys are remembered for a few seconds. */
+  /** The key of a secret verified within the last seconds, without a promise (the decision API's hot path); else undefined. */
+  verifiedRecently(secret: string | undefined): ApiKey | undefined {
+    if (!secret) return undefined;
+    // Keyed by the presented secret (kept in memory only): a hit skips the hash and the store.
+    const hit = this.verified.get(secret);
+    return hit && hit.until > Date.now() ? hit.key : undefined;
+  }
+
   async verify(db: Kysely<Database>, secret: string | undefined): Promise<ApiKey> {
     if (!secret || secret.length > 200) throw new AppError('API_KEY_INVALID');
-    // Keyed by the presented secret (kept in memory only): a hit skips the hash, a hot path of the decision API.
-    const hit = this.verified.get(secret);
-    if (hit && hit.until > Date.now()) return hit.key;
+    const hit = this.verifiedRecently(secret);
+    if (hit) return hit;
     const hash = hashOf(secret);
     const row = await repo.keyByHash(db, hash);
     if (!row || row.revoked_at !== null) throw new AppError('API_KEY_INVALID');

@@ -66,9 +66,17 @@ export class DecisionEngine implements DecisionGate {
 
   /** For the HTTP API: like decide, but a purpose or category the policy does not know is the caller's error (400). */
   async decideChecked(input: DecisionInput): Promise<Decision> {
+    return this.decideCheckedCached(input) ?? this.decide(input);
+  }
+
+  /**
+   * decideChecked without a promise when the cache answers (the single-decision route's hot path: a promise and
+   * a microtask per request show in its figures); undefined when the subject's state must be loaded.
+   */
+  decideCheckedCached(input: DecisionInput): Decision | undefined {
     knownRule(this.rules, input.purpose);
     assertKnownCategory(this.rules, input.category);
-    return this.decideCached(input) ?? this.decide(input);
+    return this.decideCached(input);
   }
 
   /** Many decisions with one round trip per batch of unknown subjects. */
