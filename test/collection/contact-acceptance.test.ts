@@ -119,4 +119,17 @@ describe.each(ENGINES)('accepting an invitation on %s', (kind) => {
       acceptance.clock = Date.now;
     }
   });
+
+  it('R-ACC-3: wrong codes sent all at once are counted one after the other: exactly five are looked at, the rest refused', async () => {
+    const { code } = await invite();
+    const guesser = await signUpUser(stack);
+    const wrong = code.startsWith('A') ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => accept(guesser.auth, wrong, '198.51.100.90')));
+    const codes = answers.map((a) => a.json().code as string);
+    expect(codes.filter((c) => c === 'INVITATION_CODE_INVALID')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'INVITATION_THROTTLED')).toHaveLength(7);
+    // A right code that cannot be accepted (the sharer's own) is not a wrong code: it does not use up a guess.
+    const own = await invite();
+    for (let i = 0; i < 6; i++) await expectProblem(stack, { method: 'POST', url: '/v1/contacts/accept', headers: ana.auth, payload: { code: own.code }, remoteAddress: '198.51.100.91' }, 409, 'INVITATION_OWN');
+  });
 });

@@ -19,15 +19,14 @@ export async function accept(db: Db, contactId: string, acceptorId: string, at: 
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Live failure counts (window not yet over) of the given keys. */
-export function liveFailures(db: Db, keys: readonly string[], now: string): Promise<{ key: string; failures: number; window_ends_at: string }[]> {
-  return db.selectFrom('contact_accept_failures').selectAll().where('key', 'in', keys).where('window_ends_at', '>', now).execute();
-}
-
-/** One more wrong code for the key: counted in the live window, or a new window when the last one is over. */
-export async function countFailure(db: Db, key: string, now: string, windowEndsAt: string): Promise<void> {
+/**
+ * One more attempt for the key, counted in the live window (or a new window when the last one is over), with the
+ * count after it. The upsert locks the key's row until the transaction ends, so concurrent attempts are counted
+ * one after the other and each sees the others' counts.
+ */
+export async function countAttempt(db: Db, key: string, now: string, windowEndsAt: string): Promise<{ failures: number; window_ends_at: string }> {
   const live = sql<boolean>`contact_accept_failures.window_ends_at > ${now}`;
-  await db
+  const row = await db
     .insertInto('contact_accept_failures')
     .values({ key, failures: 1, window_ends_at: windowEndsAt })
     .onConflict((oc) =>
@@ -36,6 +35,17 @@ export async function countFailure(db: Db, key: string, now: string, windowEndsA
         window_ends_at: sql<string>`CASE WHEN ${live} THEN contact_accept_failures.window_ends_at ELSE ${windowEndsAt} END`,
       }),
     )
+    .returning(['failures', 'window_ends_at'])
+    .executeTakeFirstOrThrow();
+  return { failures: Number(row.failures), window_ends_at: row.window_ends_at };
+}
+
+/** Takes back an attempt counted by `countAttempt` that turned out not to be a wrong code. */
+export async function uncountAttempt(db: Db, key: string): Promise<void> {
+  await db
+    .updateTable('contact_accept_failures')
+    .set({ failures: sql<number>`CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END` })
+    .where('key', '=', key)
     .execute();
 }
 

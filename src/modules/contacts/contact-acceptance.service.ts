@@ -38,21 +38,17 @@ export class ContactAcceptance {
     const now = this.clock();
     const at = new Date(now).toISOString();
     const keys = this.throttleKeys(acceptor, ctx.ip);
-    await this.refuseIfThrottled(keys, now);
+    await this.countAttempt(keys, now);
     const row = await repo.byCodeHash(this.o.db, invitationCodeHash(code));
-    if (!row || row.status !== 'pending') {
-      const windowEndsAt = new Date(now + WINDOW_MS).toISOString();
-      await this.o.db.transaction().execute(async (trx) => {
-        for (const { key } of keys) await repo.countFailure(trx, key, at, windowEndsAt);
-      });
-      throw invalidCode();
-    }
+    // A wrong or used code stays counted.
+    if (!row || row.status !== 'pending') throw invalidCode();
     // Past its expiry the contact is only waiting for the sweep to shred it: the invitation is over.
-    if (row.expires_at <= at) throw new AppError('INVITATION_EXPIRED', 'The invitation has expired; ask the person who shared with you to share again');
-    if (row.inviter_subject_id === acceptor) throw new AppError('INVITATION_OWN', 'This is an invitation you sent; the person you shared with accepts it');
+    if (row.expires_at <= at) throw await this.notAWrongCode(keys, new AppError('INVITATION_EXPIRED', 'The invitation has expired; ask the person who shared with you to share again'));
+    if (row.inviter_subject_id === acceptor) throw await this.notAWrongCode(keys, new AppError('INVITATION_OWN', 'This is an invitation you sent; the person you shared with accepts it'));
     return this.o.db.transaction().execute(async (trx) => {
       if (!(await repo.accept(trx, row.subject_id, acceptor, at))) throw invalidCode();
       await repo.clearFailures(trx, keys[0]!.key);
+      for (const { key } of keys.slice(1)) await repo.uncountAttempt(trx, key);
       await this.o.audit.append(trx, ctx, { action: 'contacts.accepted', subjectId: row.subject_id, details: { inviter: row.inviter_subject_id, account: acceptor, reason: row.reason } });
       return { id: row.subject_id, reason: row.reason, acceptedAt: at };
     });
@@ -69,11 +65,32 @@ export class ContactAcceptance {
     return keys;
   }
 
-  private async refuseIfThrottled(keys: readonly { key: string; max: number }[], now: number): Promise<void> {
-    const live = await repo.liveFailures(this.o.db, keys.map((k) => k.key), new Date(now).toISOString());
-    const over = live.filter((r) => r.failures >= (keys.find((k) => k.key === r.key)?.max ?? Infinity));
-    if (over.length === 0) return;
-    const retryAfterSeconds = Math.ceil((Math.max(...over.map((r) => Date.parse(r.window_ends_at))) - now) / 1000);
-    throw new AppError('INVITATION_THROTTLED', `Too many wrong invitation codes; wait ${retryAfterSeconds} s`, { retryAfterSeconds });
+  /**
+   * Counts the attempt before the code is looked at, in one transaction with the check: parallel guesses are
+   * counted one after the other (the upsert's row lock) and cannot all slip under the limit, as they could when
+   * the check read the counts and the failures were written afterwards. Over the limit, the transaction rolls
+   * back (a refused attempt is not counted) and the caller gets 429.
+   */
+  private async countAttempt(keys: readonly { key: string; max: number }[], now: number): Promise<void> {
+    const at = new Date(now).toISOString();
+    const windowEndsAt = new Date(now + WINDOW_MS).toISOString();
+    await this.o.db.transaction().execute(async (trx) => {
+      const over: string[] = [];
+      for (const { key, max } of keys) {
+        const counted = await repo.countAttempt(trx, key, at, windowEndsAt);
+        if (counted.failures > max) over.push(counted.window_ends_at);
+      }
+      if (over.length === 0) return;
+      const retryAfterSeconds = Math.ceil((Math.max(...over.map((w) => Date.parse(w))) - now) / 1000);
+      throw new AppError('INVITATION_THROTTLED', `Too many wrong invitation codes; wait ${retryAfterSeconds} s`, { retryAfterSeconds });
+    });
+  }
+
+  /** The code was right but the invitation cannot be accepted: the attempt is not a wrong code. */
+  private async notAWrongCode(keys: readonly { key: string }[], error: AppError): Promise<AppError> {
+    await this.o.db.transaction().execute(async (trx) => {
+      for (const { key } of keys) await repo.uncountAttempt(trx, key);
+    });
+    return error;
   }
 }
