@@ -69,6 +69,16 @@ describe.each(ENGINES)('accounts: step-up and e-mail on %s', (kind) => {
     expect((await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: bearer(token), payload: { code } })).json().code).toBe('VERIFICATION_FAILED');
     expect((await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: bearer(token), payload: { code, password: p.password } })).statusCode).toBe(400);
   });
+
+  it('R-DSR-3: wrong codes sent all at once each use up an attempt: after twelve at once the right code is refused', async () => {
+    const { p, token } = await newUser(stack);
+    await stack.app.inject({ method: 'POST', url: '/v1/me/verify/code', headers: bearer(token) });
+    const code = codeIn((await peer.waitFor(p.email.toLowerCase())).raw);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const answers = await Promise.all(Array.from({ length: 12 }, () => stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: bearer(token), payload: { code: wrong } })));
+    expect(answers.map((a) => a.json().code)).toEqual(Array(12).fill('VERIFICATION_FAILED'));
+    expect((await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: bearer(token), payload: { code } })).json().code).toBe('VERIFICATION_FAILED');
+  });
 });
 
 describe.each(ENGINES)('notices: outbox delivery states on %s', (kind) => {

@@ -104,6 +104,18 @@ describe.each(ENGINES)('shared contacts on %s', (kind) => {
     expect(await stack.services.vault.isShredded(stack.services.engine.db, c.id)).toBe(false);
   });
 
+  it('R-ACC-3: wrong codes sent all at once each use up an attempt: after twelve at once even the right code is refused', async () => {
+    const email = 'parallel.target@invitee.example';
+    const c = (await share(ana, { name: 'Parallel Target', email, reason: 'share' })).json();
+    await stack.app.inject({ method: 'POST', url: '/v1/contacts/erasure', payload: { email } });
+    const real = await codeSentTo(email);
+    const wrong = String((Number(real) + 1) % 1_000_000).padStart(6, '0');
+    const answers = await Promise.all(Array.from({ length: 12 }, () => stack.app.inject({ method: 'POST', url: '/v1/contacts/erasure/confirm', payload: { email, code: wrong } })));
+    expect(answers.map((a) => a.json().code)).toEqual(Array(12).fill('ERASURE_CODE_INVALID'));
+    await expectProblem(stack, { method: 'POST', url: '/v1/contacts/erasure/confirm', payload: { email, code: real } }, 400, 'ERASURE_CODE_INVALID');
+    expect(await stack.services.vault.isShredded(stack.services.engine.db, c.id)).toBe(false);
+  });
+
   it('R-ACC-3: bad input is refused and nothing is written; others cannot see or delete your contacts', async () => {
     const before = await countRows(stack, 'contacts');
     await expectProblem(stack, { method: 'POST', url: '/v1/me/contacts', headers: ana.auth, payload: { ...invitee, email: 'not-an-address' } }, 400, 'VALIDATION_FAILED');

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { SessionRow, SessionsTable, ThrottleRow } from './accounts.table.js';
 
@@ -37,6 +37,24 @@ export async function deleteAllFor(db: Db, subjectId: string): Promise<number> {
 export async function deleteExpired(db: Db, now: string): Promise<number> {
   const r = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+/**
+ * Uses up one step-up code attempt of a session whose code is live and has attempts left, returning the sealed
+ * code; undefined otherwise. One conditional increment (the row is locked until commit): parallel guesses each
+ * use up an attempt, where reading the count and writing it back let them all pass.
+ */
+export async function takeStepUpAttempt(db: Db, id: string, now: string, maxAttempts: number): Promise<{ step_up_code: Buffer } | undefined> {
+  const row = await db
+    .updateTable('sessions')
+    .set({ step_up_attempts: sql<number>`step_up_attempts + 1` })
+    .where('id', '=', id)
+    .where('step_up_code', 'is not', null)
+    .where('step_up_code_expires_at', '>', now)
+    .where('step_up_attempts', '<', maxAttempts)
+    .returning('step_up_code')
+    .executeTakeFirst();
+  return row?.step_up_code ? { step_up_code: row.step_up_code } : undefined;
 }
 
 export async function updateSession(db: Db, id: string, changes: Partial<Omit<SessionsTable, 'id' | 'subject_id' | 'token_hash'>>): Promise<void> {

@@ -74,10 +74,9 @@ export class StepUp {
   }
 
   async withCode(ctx: ActorContext, session: AuthSession, code: string): Promise<StepUpResult> {
-    const row = await repo.findById(this.db, session.id);
-    if (!row?.step_up_code || !row.step_up_code_expires_at || row.step_up_code_expires_at <= new Date().toISOString() || row.step_up_attempts >= CODE_MAX_ATTEMPTS) throw failed();
-    // Counted before comparing, so parallel guesses cannot exceed the limit.
-    await repo.updateSession(this.db, session.id, { step_up_attempts: row.step_up_attempts + 1 });
+    // Counted before comparing, in one conditional increment, so parallel guesses cannot exceed the limit.
+    const row = await repo.takeStepUpAttempt(this.db, session.id, new Date().toISOString(), CODE_MAX_ATTEMPTS);
+    if (!row) throw failed();
     const expected = Buffer.from(await this.vault.decrypt(this.db, session.subjectId, 'sessions', 'step_up_code', row.step_up_code, 'verify_identity'));
     const given = Buffer.from(code);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw failed();

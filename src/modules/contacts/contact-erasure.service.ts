@@ -51,13 +51,10 @@ export class ContactErasure {
   /** Checks the code (constant time, limited attempts) and shreds every contact with the address. */
   async confirm(ctx: ActorContext, rawEmail: string, code: string): Promise<{ erased: number }> {
     const emailIndex = this.o.vault.blindIndex('email', normaliseEmail(rawEmail));
-    const row = await repo.erasureCode(this.o.db, emailIndex);
-    if (!row || row.expires_at < new Date().toISOString() || row.attempts >= MAX_ATTEMPTS) throw invalidCode();
-    const expected = Buffer.from(row.code_hash, 'hex');
-    if (!timingSafeEqual(expected, codeHash(emailIndex, code))) {
-      await repo.countFailedAttempt(this.o.db, emailIndex, row.attempts + 1);
-      throw invalidCode();
-    }
+    // The attempt is used up before the comparison, in one statement: parallel guesses cannot share one attempt.
+    const row = await repo.takeErasureAttempt(this.o.db, emailIndex, new Date().toISOString(), MAX_ATTEMPTS);
+    if (!row) throw invalidCode();
+    if (!timingSafeEqual(Buffer.from(row.code_hash, 'hex'), codeHash(emailIndex, code))) throw invalidCode();
     return this.o.db.transaction().execute(async (trx) => {
       const ids = await repo.idsByEmailIndex(trx, emailIndex);
       for (const { subject_id } of ids) {

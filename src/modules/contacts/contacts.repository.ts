@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ContactRow, NewContactRow } from './contacts.table.js';
 
@@ -58,8 +58,19 @@ export function erasureCode(db: Db, emailIndex: string) {
   return db.selectFrom('contact_erasure_codes').selectAll().where('email_index', '=', emailIndex).executeTakeFirst();
 }
 
-export async function countFailedAttempt(db: Db, emailIndex: string, attempts: number): Promise<void> {
-  await db.updateTable('contact_erasure_codes').set({ attempts }).where('email_index', '=', emailIndex).execute();
+/**
+ * Uses up one attempt on a live code that has attempts left, and returns its hash; undefined when there is no such
+ * code. One conditional increment: parallel guesses each use up an attempt (the row is locked until commit).
+ */
+export async function takeErasureAttempt(db: Db, emailIndex: string, now: string, maxAttempts: number): Promise<{ code_hash: string } | undefined> {
+  return db
+    .updateTable('contact_erasure_codes')
+    .set({ attempts: sql<number>`attempts + 1` })
+    .where('email_index', '=', emailIndex)
+    .where('expires_at', '>', now)
+    .where('attempts', '<', maxAttempts)
+    .returning('code_hash')
+    .executeTakeFirst();
 }
 
 export async function deleteErasureCode(db: Db, emailIndex: string): Promise<void> {
