@@ -30,12 +30,10 @@ export class ContactErasure {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     // Nothing is sent to an address we do not hold: that would make this route a way to spam anyone.
     if (ids.length === 0) return;
-    // Failed attempts carry over to a new code while the previous one is live: asking again and again
-    // must not buy more guesses (at most MAX_ATTEMPTS per CODE_TTL_MS per address).
-    const previous = await repo.erasureCode(this.o.db, emailIndex);
-    const attempts = previous && previous.expires_at > new Date().toISOString() ? previous.attempts : 0;
     await this.o.db.transaction().execute(async (trx) => {
-      await repo.putErasureCode(trx, { email_index: emailIndex, code_hash: codeHash(emailIndex, code).toString('hex'), expires_at: new Date(Date.now() + CODE_TTL_MS).toISOString(), attempts });
+      // Failed attempts carry over to a new code while the previous one is live: asking again and again
+      // must not buy more guesses (at most MAX_ATTEMPTS per CODE_TTL_MS per address).
+      await repo.putErasureCode(trx, { email_index: emailIndex, code_hash: codeHash(emailIndex, code).toString('hex'), expires_at: new Date(Date.now() + CODE_TTL_MS).toISOString() }, new Date().toISOString());
       // Encrypted under one of the contact subjects' keys: shredding them also seals the queued mail.
       await this.o.mailer.enqueue(trx, {
         subjectId: ids[0]!.subject_id,

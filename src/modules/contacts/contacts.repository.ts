@@ -46,16 +46,22 @@ export async function deleteContact(db: Db, contactId: string): Promise<void> {
   await db.deleteFrom('contacts').where('subject_id', '=', contactId).execute();
 }
 
-export async function putErasureCode(db: Db, row: { email_index: string; code_hash: string; expires_at: string; attempts: number }): Promise<void> {
+/**
+ * A new code for the address. Attempts used on a code still live at `now` carry over (asking again must not buy
+ * more guesses), decided in the upsert itself so that a guess counted meanwhile is not overwritten.
+ */
+export async function putErasureCode(db: Db, row: { email_index: string; code_hash: string; expires_at: string }, now: string): Promise<void> {
   await db
     .insertInto('contact_erasure_codes')
-    .values(row)
-    .onConflict((oc) => oc.column('email_index').doUpdateSet({ code_hash: row.code_hash, expires_at: row.expires_at, attempts: row.attempts }))
+    .values({ ...row, attempts: 0 })
+    .onConflict((oc) =>
+      oc.column('email_index').doUpdateSet({
+        code_hash: row.code_hash,
+        expires_at: row.expires_at,
+        attempts: sql<number>`CASE WHEN contact_erasure_codes.expires_at > ${now} THEN contact_erasure_codes.attempts ELSE 0 END`,
+      }),
+    )
     .execute();
-}
-
-export function erasureCode(db: Db, emailIndex: string) {
-  return db.selectFrom('contact_erasure_codes').selectAll().where('email_index', '=', emailIndex).executeTakeFirst();
 }
 
 /**
