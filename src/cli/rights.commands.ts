@@ -3,6 +3,7 @@ import { boot } from '../start/boot.js';
 import { stopServices } from '../start/services.js';
 import { systemContext } from '../internal/context.js';
 import { failAndExit } from './fail.js';
+import { isAppError } from '../internal/errors/app-error.js';
 
 /**
  * Crash-test seam: `PLEDGE_TEST_KILL_AFTER_STEP=N` makes `rights run` SIGKILL itself right after erasure step N
@@ -30,11 +31,19 @@ export function registerRightsCommands(program: Command): void {
       try {
         const ctx = systemContext('rights-run');
         const ids = opts.request ? [opts.request] : await services.rights.requests.unfinished();
+        let finished = 0;
         for (const id of ids) {
-          const r = await services.rights.requests.resume(ctx, id);
-          console.log(`${r.id} ${r.type} ${r.status}`);
+          try {
+            const r = await services.rights.requests.resume(ctx, id);
+            console.log(`${r.id} ${r.type} ${r.status}`);
+            finished++;
+          } catch (e) {
+            // The server (or another run) is doing it right now: not ours to repeat.
+            if (!(isAppError(e) && e.code === 'REQUEST_BUSY')) throw e;
+            console.log(`${id} skipped: another process is working on it`);
+          }
         }
-        console.log(`${ids.length} request(s) finished`);
+        console.log(`${finished} request(s) finished`);
       } catch (e) {
         failAndExit(e);
       } finally {

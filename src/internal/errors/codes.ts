@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   ROUTE_NOT_FOUND: { status: 404, title: 'There is no such route' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
+  REQUEST_BUSY: { status: 409, title: 'Another process is working on this request; try again when it has finished' },
   BODY_TOO_LARGE: { status: 413, title: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
   RATE_LIMITED: { status: 429, title: 'Too many requests; slow down' },

@@ -8,7 +8,7 @@ import type { RightsDeps } from './rights.deps.js';
 import type { RightsWork, WorkOutcome } from './rights.work.js';
 import { collect } from './rights.collector.js';
 import { writeExport } from './rights.export.js';
-import { exportDir } from './rights.files.js';
+import { exportDir, removeExportFiles } from './rights.files.js';
 import { accountEraser, type ErasureStep } from './rights.eraser.js';
 import * as repo from './rights.repository.js';
 
@@ -44,7 +44,9 @@ export class RightsDoer implements RightsWork {
       case 'export': {
         const { base, items } = await writeExport(exportDir(deps), request.id, collect(deps, subjectId));
         const expires = new Date(Date.now() + deps.policy.requests.exportLinkMs).toISOString();
-        return { patch: { export_file: base, export_expires_at: expires }, auditDetails: { items } };
+        // A run cut short (a crash while writing) left files of its own under this request: plaintext nobody links to.
+        const afterCommit = async (): Promise<void> => void removeExportFiles(exportDir(deps), request.id, base);
+        return { patch: { export_file: base, export_expires_at: expires }, auditDetails: { items }, afterCommit };
       }
       case 'rectify': {
         const fields = request.params.fields ?? [];

@@ -14,6 +14,22 @@ export type ExportFormat = 'json' | 'html';
 /** Where export files live: inside the data directory, never served statically. */
 export const exportDir = (deps: RightsDeps): string => path.join(deps.config.dataDir, 'exports');
 
+/**
+ * Deletes every file of one export request (`<request id>-<random>.json|html`), but `keep`: the files of runs that
+ * were cut short are found by the request id, not only through the name the row records. Returns how many.
+ */
+export function removeExportFiles(dir: string, requestId: string, keep?: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  const prefix = `${requestId}-`;
+  let removed = 0;
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(prefix) || (keep !== undefined && name.startsWith(`${keep}.`))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /** Export downloads (R-DSR-6): only the person's own, only until the link expires; then the files are deleted. */
 export class ExportFiles {
   constructor(private readonly deps: RightsDeps) {}
@@ -36,7 +52,7 @@ export class ExportFiles {
   async sweep(ctx: ActorContext, now = new Date(), db: Db = this.deps.db): Promise<number> {
     const due = await repo.expiredExports(db, now.toISOString());
     for (const row of due) {
-      for (const ext of ['json', 'html']) fs.rmSync(path.join(exportDir(this.deps), `${row.export_file}.${ext}`), { force: true });
+      removeExportFiles(exportDir(this.deps), row.id);
       await repo.updateRequest(db, row.id, { export_file: null });
       await this.deps.audit.append(db, ctx, { action: 'rights.export_deleted', subjectId: row.subject_id, target: row.id });
     }
@@ -49,10 +65,12 @@ export class ExportFiles {
  * they are deleted at once instead of at the end of their link's life. Idempotent.
  */
 export async function deleteExportsOf(deps: RightsDeps, subjectId: string): Promise<number> {
-  const rows = (await repo.requestsOf(deps.db, subjectId)).filter((r) => r.export_file !== null);
+  // Every export request of the person, recorded file or not: a run cut short leaves files the row does not name.
+  const rows = (await repo.requestsOf(deps.db, subjectId)).filter((r) => r.type === 'export');
+  let removed = 0;
   for (const row of rows) {
-    for (const ext of ['json', 'html']) fs.rmSync(path.join(exportDir(deps), `${row.export_file}.${ext}`), { force: true });
-    await repo.updateRequest(deps.db, row.id, { export_file: null });
+    removed += removeExportFiles(exportDir(deps), row.id);
+    if (row.export_file !== null) await repo.updateRequest(deps.db, row.id, { export_file: null });
   }
-  return rows.length;
+  return removed;
 }

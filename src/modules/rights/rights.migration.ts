@@ -72,4 +72,12 @@ export const rightsMigrations: PledgeMigration[] = [
         .execute();
     },
   },
+  {
+    // Who is doing a request's work, until when (renewed while it runs): a second runner never starts the same work.
+    name: '0501_rights_work_lease',
+    async up(db) {
+      await db.schema.alterTable('rights_requests').addColumn('work_lease', 'text').execute();
+      await db.schema.alterTable('rights_requests').addColumn('work_lease_until', 'text').execute();
+    },
+  },
 ];

@@ -16,6 +16,28 @@ export async function updateRequest(db: Db, id: string, patch: Partial<Omit<Requ
   await db.updateTable('rights_requests').set(patch).where('id', '=', id).execute();
 }
 
+/** What a conditional update expects of the row: its status (in or not in), no live work lease at `idleAt`, its extensions so far. */
+export interface RequestExpectation {
+  readonly status?: readonly string[];
+  readonly notStatus?: readonly string[];
+  readonly idleAt?: string;
+  readonly extendedMs?: number;
+}
+
+/** Applies `patch` only if the row is as expected (one statement); false when it was not, i.e. it changed meanwhile. */
+export async function updateRequestIf(db: Db, id: string, expect: RequestExpectation, patch: Partial<Omit<RequestRow, 'id' | 'subject_id'>>): Promise<boolean> {
+  let q = db.updateTable('rights_requests').set(patch).where('id', '=', id);
+  if (expect.status) q = q.where('status', 'in', [...expect.status]);
+  if (expect.notStatus) q = q.where('status', 'not in', [...expect.notStatus]);
+  if (expect.idleAt !== undefined) {
+    const idleAt = expect.idleAt;
+    q = q.where((eb) => eb.or([eb('work_lease', 'is', null), eb('work_lease_until', '<=', idleAt)]));
+  }
+  if (expect.extendedMs !== undefined) q = q.where('extended_ms', '=', expect.extendedMs);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 /** R-DSR-4: how many requests of a type the person filed since a time (declined ones count: asking is what repeats). */
 export async function countSince(db: Db, subjectId: string, type: string, sinceIso: string): Promise<number> {
   const r = await db
@@ -86,3 +108,30 @@ export const holdsOf = (db: Db, subjectId: string): Promise<LegalHoldRow[]> => d
 /** Exports whose link has expired: the sweep deletes the file and forgets its name. */
 export const expiredExports = (db: Db, nowIso: string): Promise<RequestRow[]> =>
   db.selectFrom('rights_requests').selectAll().where('export_file', 'is not', null).where('export_expires_at', '<=', nowIso).execute();
+
+/**
+ * Claims a request's work for `holder` until `until`: only while it is in progress or extended, and only when no
+ * other holder's lease is live — or when that holder is `staleHolder` (a process known to be gone). One
+ * conditional update, so of two runners exactly one gets it.
+ */
+export async function claimWork(db: Db, id: string, holder: string, now: string, until: string, staleHolder?: string): Promise<boolean> {
+  const r = await db
+    .updateTable('rights_requests')
+    .set({ work_lease: holder, work_lease_until: until })
+    .where('id', '=', id)
+    .where('status', 'in', ['in_progress', 'extended'])
+    .where((eb) => {
+      const free = [eb('work_lease', 'is', null), eb('work_lease_until', '<=', now), eb('work_lease', '=', holder)];
+      return eb.or(staleHolder === undefined ? free : [...free, eb('work_lease', '=', staleHolder)]);
+    })
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function renewWork(db: Db, id: string, holder: string, until: string): Promise<void> {
+  await db.updateTable('rights_requests').set({ work_lease_until: until }).where('id', '=', id).where('work_lease', '=', holder).execute();
+}
+
+export async function releaseWork(db: Db, id: string, holder: string): Promise<void> {
+  await db.updateTable('rights_requests').set({ work_lease: null, work_lease_until: null }).where('id', '=', id).where('work_lease', '=', holder).execute();
+}

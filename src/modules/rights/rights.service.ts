@@ -10,6 +10,7 @@ import { screen } from './rights.screening.js';
 import type { RightsWork } from './rights.work.js';
 import { toRequest } from './rights.mapper.js';
 import * as repo from './rights.repository.js';
+import { WorkLeases } from './rights.lease.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -28,12 +29,16 @@ export interface FileInput {
  * by `RightsWork`, through the services of the modules that own the data.
  */
 export class RightsService {
+  private readonly leases: WorkLeases;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly policy: CompiledPolicy,
     private readonly audit: AuditLog,
     private readonly work: RightsWork,
-  ) {}
+  ) {
+    this.leases = new WorkLeases(db);
+  }
 
   /** Files a request for the person (or for them, by staff) and does the work at once when it passes screening. */
   async file(ctx: ActorContext, input: FileInput): Promise<RightsRequest> {
@@ -65,7 +70,9 @@ export class RightsService {
     // The new values of a correction are never stored, so there is nothing to replay: the person files again.
     if (request.type === 'rectify') throw errors.conflict('A declined correction cannot be replayed; ask the person to file it again');
     await this.db.transaction().execute(async (trx) => {
-      await repo.updateRequest(trx, id, { override_justification: justification, decline_reason: null, updated_at: new Date().toISOString() });
+      // Conditional: of two overrides at once, one reopens the request and the other is told it is no longer declined.
+      const reopened = await repo.updateRequestIf(trx, id, { status: ['declined'] }, { status: 'verified', override_justification: justification, decline_reason: null, updated_at: new Date().toISOString() });
+      if (!reopened) throw errors.conflict('Only a declined request can be overridden');
       await this.audit.append(trx, ctx, { action: 'rights.decline_overridden', subjectId: request.subjectId, target: id, details: { type: request.type, justificationLength: justification.length } });
     });
     return this.proceed(ctx, id, request.verificationMethod ?? 'staff_attested', undefined);
@@ -75,7 +82,12 @@ export class RightsService {
   async declineOpen(ctx: ActorContext, id: string, reason: DeclineReason): Promise<RightsRequest> {
     const request = await this.get(id);
     if (request.status === 'completed' || request.status === 'declined') throw errors.conflict('The request is closed');
-    await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, reason));
+    await this.db.transaction().execute(async (trx) => {
+      // Not while its work runs (it would end both declined and completed), nor once it has closed meanwhile.
+      const open = await repo.updateRequestIf(trx, id, { notStatus: ['completed', 'declined'], idleAt: new Date().toISOString() }, { updated_at: new Date().toISOString() });
+      if (!open) throw new AppError('REQUEST_BUSY', 'The request is being worked on or has just closed');
+      await this.decline(trx, ctx, id, request.subjectId, reason);
+    });
     return this.get(id);
   }
 
@@ -89,7 +101,9 @@ export class RightsService {
     const dueAt = new Date(Date.parse(row.due_at) + byMs).toISOString();
     const notice = await this.work.extensionNotice(toRequest(row, []), dueAt, reason);
     await this.db.transaction().execute(async (trx) => {
-      await repo.updateRequest(trx, id, { due_at: dueAt, extended_ms: total, status: 'extended', updated_at: new Date().toISOString() });
+      // Conditional on what was read: an extension racing another, or the request closing, is refused, not stacked.
+      const extended = await repo.updateRequestIf(trx, id, { notStatus: ['completed', 'declined'], extendedMs: Number(row.extended_ms) }, { due_at: dueAt, extended_ms: total, updated_at: new Date().toISOString() });
+      if (!extended) throw errors.conflict('The request changed meanwhile (closed or extended); read it again');
       await this.step(trx, ctx, id, row.subject_id, 'extended', reason, { byDays: Math.round(byMs / 86_400_000) });
       await notice?.(trx);
     });
@@ -164,18 +178,21 @@ export class RightsService {
 
   private async finish(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<RightsRequest> {
     const id = request.id;
-    let outcome;
-    try {
-      outcome = await this.work.run(ctx, request, corrections);
-    } catch (e) {
-      // A correction whose new value is refused (an invalid e-mail, a taken phone) cannot be resumed: its values
-      // are not kept. It is closed as UNREALISTIC and the person gets the module's error to fix and file again.
-      if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, 'UNREALISTIC'));
-      throw e;
-    }
-    await this.db.transaction().execute(async (trx) => {
-      await repo.updateRequest(trx, id, { completed_at: new Date().toISOString(), ...outcome.patch });
-      await this.step(trx, ctx, id, request.subjectId, 'completed', null, outcome.auditDetails);
+    await this.leases.run(id, async () => {
+      let outcome;
+      try {
+        outcome = await this.work.run(ctx, request, corrections);
+      } catch (e) {
+        // A correction whose new value is refused (an invalid e-mail, a taken phone) cannot be resumed: its values
+        // are not kept. It is closed as UNREALISTIC and the person gets the module's error to fix and file again.
+        if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, 'UNREALISTIC'));
+        throw e;
+      }
+      await this.db.transaction().execute(async (trx) => {
+        await repo.updateRequest(trx, id, { completed_at: new Date().toISOString(), ...outcome.patch, work_lease: null, work_lease_until: null });
+        await this.step(trx, ctx, id, request.subjectId, 'completed', null, outcome.auditDetails);
+      });
+      await outcome.afterCommit?.();
     });
     return this.get(id);
   }

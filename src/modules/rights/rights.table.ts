@@ -26,6 +26,9 @@ export interface RightsRequestsTable {
   export_file: string | null;
   export_expires_at: string | null;
   updated_at: string;
+  /** Who is doing the work (`host:pid:instance`) and until when; null when nobody is (rights.lease.ts). */
+  work_lease: string | null;
+  work_lease_until: string | null;
 }
 
 /** The status trail of a request: one row per step, with the reason for declines and extensions. */

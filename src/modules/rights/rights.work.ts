@@ -9,6 +9,8 @@ import type { RequestRow } from './rights.table.js';
 export interface WorkOutcome {
   readonly patch: Partial<Pick<RequestRow, 'export_file' | 'export_expires_at'>>;
   readonly auditDetails: Record<string, string | number | boolean>;
+  /** Runs once the completion has committed (an export removes files left by an earlier, interrupted run). */
+  readonly afterCommit?: () => Promise<void>;
 }
 
 /** The work behind each request type, done through the services of the modules that own the data. */
