@@ -64,6 +64,18 @@ describe.each(ENGINES)('order delivery state and delivery-address erasure on %s'
     expect(JSON.stringify(audit)).not.toContain('Parcel Row');
   });
 
+  it('R-ACC-2: two staff updates at once never move the status backwards: the later step stands, or the stale one is refused 409', async () => {
+    const p = await person();
+    const id = await placeOrder(p.token, '4 Race Lane');
+    const [a, b] = await Promise.all([setStatus(id, { deliveryStatus: 'delivered' }), setStatus(id, { deliveryStatus: 'shipped' })]);
+    const final = (await ordersOf(p.token)).find((o) => o.id === id)!.deliveryStatus;
+    if (a.statusCode === 200 && b.statusCode === 200) expect(final).toBe('delivered');
+    else {
+      expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+      expect(final).toBe(a.statusCode === 200 ? 'delivered' : 'shipped');
+    }
+  });
+
   it('R-DSR-2: a delivery address cannot be erased before delivery (ORDER_NOT_DELIVERED, 409): it is still needed to deliver the order', async () => {
     const p = await person();
     const id = await placeOrder(p.token, '5 Waiting Street');

@@ -21,8 +21,10 @@ export function byIdAnySubject(db: Db, id: string): Promise<OrderRow | undefined
   return db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function setDeliveryState(db: Db, id: string, state: Pick<OrderRow, 'delivery_status' | 'delivered_at'>): Promise<void> {
-  await db.updateTable('orders').set(state).where('id', '=', id).execute();
+/** Moves the delivery state on from `seen` only: false when another change came first (the caller reads again). */
+export async function setDeliveryState(db: Db, id: string, seen: OrderRow['delivery_status'], state: Pick<OrderRow, 'delivery_status' | 'delivered_at'>): Promise<boolean> {
+  const r = await db.updateTable('orders').set(state).where('id', '=', id).where('delivery_status', '=', seen).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** Removes the delivery details' ciphertext of one of the owner's orders; the invoice fields stay. */

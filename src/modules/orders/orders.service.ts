@@ -125,7 +125,10 @@ export class OrdersService {
         throw errors.validation('deliveredAt goes with status delivered and cannot lie in the future', { field: 'deliveredAt' });
       }
       const at = status === 'delivered' ? new Date(deliveredAt ?? Date.now()).toISOString() : null;
-      await repo.setDeliveryState(trx, orderId, { delivery_status: status, delivered_at: at });
+      // Conditional on the status read: two staff updates at once cannot move it backwards.
+      if (!(await repo.setDeliveryState(trx, orderId, row.delivery_status, { delivery_status: status, delivered_at: at }))) {
+        throw errors.conflict('The delivery status changed meanwhile; read the order again');
+      }
       await this.o.audit.append(trx, ctx, { action: 'orders.delivery_status', subjectId: row.subject_id, target: `order:${orderId}`, purpose: 'process_orders', details: { from: row.delivery_status, to: status } });
       return { id: orderId, deliveryStatus: status, deliveredAt: at };
     });
