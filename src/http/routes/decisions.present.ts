@@ -3,6 +3,11 @@ import type { Decision } from '../../modules/consent/decision.js';
 // Decisions are frozen, shared objects (one per purpose × reason): each is turned into JSON once.
 const jsonOf = new WeakMap<Decision, string>();
 
+/** One decision as JSON text (the presenter's four fields), serialised once per shared decision object. */
+export function decisionJson(d: Decision): string {
+  return json(d);
+}
+
 function json(d: Decision): string {
   let s = jsonOf.get(d);
   if (s === undefined) {

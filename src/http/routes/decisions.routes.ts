@@ -1,8 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../app-instance.js';
 import { batchValidator, MAX_BATCH } from './decisions.validate.js';
-import { batchJson, columnsJson } from './decisions.present.js';
+import { batchJson, columnsJson, decisionJson } from './decisions.present.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 import { registerDecisionsBodyParser } from './decisions.body.js';
 
 const DecisionRequest = Type.Object(
@@ -47,8 +49,6 @@ const CompactView = Type.Object(
   { title: 'Compact answer (to a compact batch)' },
 );
 
-type DecisionViewT = Static<typeof DecisionView>;
-const present = (d: DecisionViewT): DecisionViewT => ({ allow: d.allow, reason: d.reason, legalBasis: d.legalBasis, policyVersion: d.policyVersion });
 
 /** "May I use this for that?" for other services (R-USE-1), authenticated with a service API key. */
 export async function decisionsRoutes(app: AppInstance): Promise<void> {
@@ -68,9 +68,11 @@ export async function decisionsRoutes(app: AppInstance): Promise<void> {
     { preHandler: authenticate, schema: { tags: ['decisions'], summary: 'One decision', security, body: DecisionRequest, response: { 200: DecisionView } } },
     // Not async: a warm cache answers synchronously (Fastify sends a returned value), a cold one with a promise; an
     // unknown purpose or category throws here, answered 400 by the error handler.
-    (request) => {
+    // The answer is sent as pre-serialised text (decisions are a few shared objects), not serialised per request.
+    (request, reply) => {
       const cached = decisions.decideCheckedCached(request.body);
-      return cached !== undefined ? present(cached) : decisions.decide(request.body).then(present);
+      reply.type(JSON_TYPE);
+      return (cached !== undefined ? decisionJson(cached) : decisions.decide(request.body).then(decisionJson)) as never;
     },
   );
 
@@ -95,7 +97,7 @@ export async function decisionsRoutes(app: AppInstance): Promise<void> {
       async (request, reply) => {
         const body = request.body;
         const json = 'decisions' in body ? batchJson(await decisions.decideManyChecked(body.decisions)) : columnsJson(await decisions.decideColumnsChecked(body));
-        return reply.type('application/json; charset=utf-8').send(json as never);
+        return reply.type(JSON_TYPE).send(json as never);
       },
     );
   });
