@@ -52,13 +52,15 @@ async function writePlain(s: Services, tag: string, n: number): Promise<number> 
 
 // The plaintext row plus the two keyed blind indexes, no encryption: what the indexes alone cost (their keys are
 // random, so each insert touches other B-tree pages than the plaintext's ordered e-mail and phone do).
-async function writePlainIndexed(s: Services, tag: string, n: number): Promise<number> {
+async function writePlainIndexed(s: Services, tag: string, n: number, times?: number[]): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const p = validPerson(tag, i);
+    const a = performance.now();
     const ei = s.vault.blindIndex('email', p.email);
     const pi = s.vault.blindIndex('phone', p.phone);
     await s.engine.db.transaction().execute((trx) => sql`insert into bench_plain_indexed values (${randomUUID()}, ${p.name}, ${p.email}, ${p.phone}, ${p.postal_address}, ${p.birth_date}, ${p.language}, ${p.time_zone}, 'DE', ${ei}, ${pi})`.execute(trx));
+    times?.push(performance.now() - a);
   }
   return n / ((performance.now() - t0) / 1000);
 }
@@ -81,11 +83,12 @@ async function writeSealed(s: Services, tag: string, n: number): Promise<number>
 
 // The same row through `createSubjectWith`: the key and the row go in one statement on PostgreSQL (a
 // data-modifying CTE); on SQLite the same two statements as above. Same work, one round trip fewer.
-async function writeSealedWith(s: Services, tag: string, n: number): Promise<number> {
+async function writeSealedWith(s: Services, tag: string, n: number, times?: number[]): Promise<number> {
   const { vault } = s;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const p = validPerson(tag, i);
+    const a = performance.now();
     await s.engine.db.transaction().execute((trx) =>
       vault.createSubjectWith(trx, ctx, 'account', async (id) => {
         const f = await vault.encryptFields(trx, id, 'accounts', p);
@@ -94,8 +97,18 @@ async function writeSealedWith(s: Services, tag: string, n: number): Promise<num
         return sql`insert into bench_sealed values (${id}, ${f.name}, ${f.email}, ${f.phone}, ${f.postal_address}, ${f.birth_date}, ${f.language}, ${f.time_zone}, 'DE', ${ei}, ${pi})`.compile(trx);
       }),
     );
+    times?.push(performance.now() - a);
   }
   return n / ((performance.now() - t0) / 1000);
+}
+
+/** Per-transaction latency: median, p99, and the share of all the time spent in the slowest 1 % (checkpoints, refills). */
+function tail(times: number[]): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  const total = sorted.reduce((a, b) => a + b, 0);
+  const top = sorted.slice(Math.floor(sorted.length * 0.99)).reduce((a, b) => a + b, 0);
+  const us = (ms: number) => `${Math.round(ms * 1000)} µs`;
+  return `median ${us(sorted[sorted.length >> 1]!)}, mean ${us(total / sorted.length)}, p99 ${us(sorted[Math.floor(sorted.length * 0.99)]!)}, slowest 1 % = ${Math.round((top / total) * 100)} % of the time`;
 }
 
 async function lookups(s: Services): Promise<{ p50: number; p99: number }> {
@@ -124,19 +137,23 @@ async function benchEngine(kind: EngineKind): Promise<void> {
     const sealed: number[] = [];
     const sealedWith: number[] = [];
     const indexed: number[] = [];
+    const sealedTimes: number[] = [];
+    const indexedTimes: number[] = [];
     await writePlainIndexed(s, 'warm', 200);
     // Interleaved rounds: the machine is shared and noisy, so every side sees the same noise.
     for (let r = 0; r < ROUNDS; r++) {
       plain.push(await writePlain(s, `R${r}`, ROWS));
       sealed.push(await writeSealed(s, `R${r}`, ROWS));
-      sealedWith.push(await writeSealedWith(s, `W${r}`, ROWS));
-      indexed.push(await writePlainIndexed(s, `R${r}`, ROWS));
+      sealedWith.push(await writeSealedWith(s, `W${r}`, ROWS, sealedTimes));
+      indexed.push(await writePlainIndexed(s, `R${r}`, ROWS, indexedTimes));
     }
     report(`vault ${kind}: account rows, plaintext`, `${Math.round(median(plain)).toLocaleString('en')} rows/s (median of ${ROUNDS} × ${ROWS}, 1 row per transaction)`);
     // Sign-up's path: createSubjectWith (PostgreSQL: key and row in one statement; SQLite: a reserved key claimed).
     report(`vault ${kind}: account rows, encrypted + 2 blind indexes`, `${Math.round(median(sealedWith)).toLocaleString('en')} rows/s (createSubjectWith, as sign-up)`);
     report(`vault ${kind}: encrypted / plaintext`, `${(median(sealedWith) / median(plain)).toFixed(2)} (goal >= 0.66)`);
     report(`vault ${kind}: plaintext + the 2 blind-index columns, no encryption`, `${Math.round(median(indexed)).toLocaleString('en')} rows/s = ${(median(indexed) / median(plain)).toFixed(2)} of plaintext (the indexes' own cost)`);
+    report(`vault ${kind}: per transaction, plaintext + 2 index columns`, tail(indexedTimes));
+    report(`vault ${kind}: per transaction, encrypted (sign-up path)`, tail(sealedTimes));
     report(`vault ${kind}: same, createSubject then the row`, `${Math.round(median(sealed)).toLocaleString('en')} rows/s = ${(median(sealed) / median(plain)).toFixed(2)} of plaintext`);
     const l = await lookups(s);
     report(`vault ${kind}: e-mail lookup by blind index (${LOOKUP_ROWS.toLocaleString('en')} rows)`, `p50 ${l.p50.toFixed(3)} ms, p99 ${l.p99.toFixed(3)} ms (goal p50 < 1 ms)`);
