@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { appError } from '../vault/support.js';
 import { coarsen, distanceKm } from '../../src/modules/devices/location.js';
+import { DevicesService } from '../../src/modules/devices/devices.service.js';
+import { migrateToLatest } from '../../src/internal/db/migrate.js';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { countRows, expectProblem, leaks, signUpUser, userCtx, type User } from './support.js';
 
 // Distinctive values for the scans: a valid IMEI and a hardware id nobody else uses.
@@ -191,5 +195,40 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     } finally {
       deviceIdReads.mockRestore();
     }
+  });
+  it('R-DSR-2, R-ACC-4: two processes activating one new device at once store one row with one live token (the store\'s unique index, not a lock in one process)', async () => {
+    const { engine, vault, audit, consent, accounts } = stack.services;
+    // A second service on the same store stands for a second process (the MQTT bridge, another instance): it has
+    // its own in-process lock, so only the store can keep the two first activations apart.
+    const other = new DevicesService({ db: engine.db, vault, audit, gate: consent.decisions, accounts: { locationPrecision: (id) => accounts.accounts.locationPrecision(engine.db, id) } });
+    const u = await signUpUser(stack);
+    const input = { ...body('activation'), event: 'activation' as const, deviceId: 'SMI-RACE-DEVICE-1' };
+    const [a, b] = await Promise.all([stack.services.devices.activate(userCtx(u.id), input), other.activate(userCtx(u.id), input)]);
+    expect(a.id).toBe(b.id);
+    expect([a.deviceToken, b.deviceToken].filter((t) => t !== undefined)).toHaveLength(1);
+    const rows = await engine.db.selectFrom('devices').select('id').where('subject_id', '=', u.id).execute();
+    expect(rows).toHaveLength(1);
+    const live = await engine.db.selectFrom('device_tokens').select('device_ref').where('device_ref', '=', rows[0]!.id).where('revoked_at', 'is', null).execute();
+    expect(live).toHaveLength(1);
+  });
+  it('R-DSR-2: the migration to one row per device keeps the first activation of duplicates stored before it and revokes the other rows\' tokens', async () => {
+    const { engine } = stack.services;
+    const u = await signUpUser(stack);
+    const first = await stack.services.devices.activate(userCtx(u.id), { ...body('activation'), event: 'activation' as const, deviceId: 'SMI-DUP-DEVICE-1' });
+    // The store as two processes could leave it before the migration: the plain index, a second row of the same
+    // device activated a moment later, with a live token of its own.
+    await sql`drop index devices_id_unique`.execute(engine.db);
+    await sql`create index devices_id_index on devices (subject_id, device_id_index)`.execute(engine.db);
+    const row = await engine.db.selectFrom('devices').selectAll().where('id', '=', first.id).executeTakeFirstOrThrow();
+    const dup = randomUUID();
+    await engine.db.insertInto('devices').values({ ...row, id: dup, activated_at: new Date(Date.parse(row.activated_at) + 1000).toISOString() }).execute();
+    const token = await engine.db.selectFrom('device_tokens').selectAll().where('device_ref', '=', first.id).executeTakeFirstOrThrow();
+    await engine.db.insertInto('device_tokens').values({ ...token, token_hash: `dup-${randomUUID()}`, device_ref: dup }).execute();
+    await sql`delete from pledge_migrations where name = '0604_devices_id_unique'`.execute(engine.db);
+    await migrateToLatest(engine);
+    expect((await engine.db.selectFrom('devices').select('id').where('subject_id', '=', u.id).execute()).map((r) => r.id)).toEqual([first.id]);
+    const tokens = await engine.db.selectFrom('device_tokens').select(['device_ref', 'revoked_at']).where('subject_id', '=', u.id).execute();
+    expect(tokens.find((t) => t.device_ref === dup)?.revoked_at).toEqual(expect.any(String));
+    expect(tokens.find((t) => t.device_ref === first.id)?.revoked_at).toBeNull();
   });
 });

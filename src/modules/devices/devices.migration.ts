@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { PledgeMigration } from '../../internal/db/migration.js';
 import { columnTypes } from '../../internal/db/columns.js';
 
@@ -32,6 +33,21 @@ export const devicesMigrations: PledgeMigration[] = [
     async up(db) {
       await db.schema.alterTable('devices').addColumn('device_id_index', 'text').execute();
       await db.schema.createIndex('devices_id_index').ifNotExists().on('devices').columns(['subject_id', 'device_id_index']).execute();
+    },
+  },
+  {
+    // One row per owner and device, enforced by the store: the in-process lock of activation does not reach a second
+    // process (the MQTT bridge, another instance), where two first activations of one device made two rows with two
+    // live tokens — erasing the device revoked one. Numbered after telemetry's migrations (it touches device_tokens).
+    // Duplicates already stored: the first activated row stays; the others are removed and their tokens revoked.
+    name: '0604_devices_id_unique',
+    async up(db) {
+      const later = sql`devices.device_id_index is not null and exists (select 1 from devices e where e.subject_id = devices.subject_id
+        and e.device_id_index = devices.device_id_index and (e.activated_at < devices.activated_at or (e.activated_at = devices.activated_at and e.id < devices.id)))`;
+      await sql`update device_tokens set revoked_at = ${new Date().toISOString()} where revoked_at is null and device_ref in (select devices.id from devices where ${later})`.execute(db);
+      await sql`delete from devices where ${later}`.execute(db);
+      await db.schema.dropIndex('devices_id_index').ifExists().execute();
+      await db.schema.createIndex('devices_id_unique').ifNotExists().unique().on('devices').columns(['subject_id', 'device_id_index']).execute();
     },
   },
 ];

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
+import { isUniqueViolation } from '../../internal/db/errors.js';
 import type { DeviceRow, DevicesTable, NewDeviceRow } from './devices.table.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -32,7 +33,11 @@ export function withoutIdIndex(db: Db, subjectId: string): Promise<DeviceRow[]> 
 }
 
 export async function setIdIndex(db: Db, id: string, idIndex: string): Promise<void> {
-  await db.updateTable('devices').set({ device_id_index: idIndex }).where('id', '=', id).where('device_id_index', 'is', null).execute();
+  // Two unindexed rows of one device (stored before the unique index) cannot both take its index: the second
+  // keeps none and is still found by the scan of unindexed rows.
+  await db.updateTable('devices').set({ device_id_index: idIndex }).where('id', '=', id).where('device_id_index', 'is', null).execute().catch((e: unknown) => {
+    if (!isUniqueViolation(e)) throw e;
+  });
 }
 
 /** For purpose-bound reads by services (warranty, licences): the decision gate, not the owner, decides. */

@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { nowIso } from '../../internal/db/columns.js';
+import { isUniqueViolation } from '../../internal/db/errors.js';
 import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { DecisionGate } from '../consent/decision.js';
@@ -63,7 +64,18 @@ export class DevicesService {
     });
   }
 
-  private async activateNow(ctx: ActorContext, subjectId: string, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
+  private async activateNow(ctx: ActorContext, subjectId: string, input: DeviceActivation, retried = false): Promise<DeviceView & { readonly deviceToken?: string }> {
+    try {
+      return await this.activateOnce(ctx, subjectId, input);
+    } catch (e) {
+      // Another process stored this device's first activation meanwhile (the unique index on owner and device id
+      // refused ours, and nothing of ours was written): this one is a re-activation of that row.
+      if (retried || !isUniqueViolation(e)) throw e;
+      return this.activateNow(ctx, subjectId, input, true);
+    }
+  }
+
+  private async activateOnce(ctx: ActorContext, subjectId: string, input: DeviceActivation): Promise<DeviceView & { readonly deviceToken?: string }> {
     const existing = await this.findByDeviceId(subjectId, input.deviceId);
     const own = existing ? await this.ownPrecision(subjectId, existing.location_precision) : null;
     const account = await this.o.accounts.locationPrecision(subjectId);
