@@ -82,6 +82,29 @@ describe.each(ENGINES)('telemetry ingestion on %s', (kind) => {
     expect(await db.selectFrom('telemetry_links').selectAll().where('subject_id', '=', subject).execute()).toEqual([]);
   });
 
+  it('R-CHO-2: a withdrawal that commits while a batch is being stored does not leave the person linked: the link made for that batch goes at once', async () => {
+    const subject = await vaultSubject(stack);
+    const token = await device(subject);
+    await kit.optIn(subject);
+    const { gate } = stack.services.telemetry;
+    const engine = stack.services.consent.decisions;
+    // The engine's answer flips between the batch's consent check and the re-check after its commit, as when the
+    // withdrawal commits in between (too short a window to hit reliably with real requests).
+    let asked = 0;
+    gate.use({ decide: async (input, db) => (++asked === 1 ? engine.decide(input, db) : { ...(await engine.decide(input, db)), allow: false, reason: 'CONSENT_WITHDRAWN' }) });
+    try {
+      const res = await send(token, usageEvents(2));
+      expect(res.statusCode, res.body).toBe(200);
+    } finally {
+      gate.use(engine);
+    }
+    expect(asked).toBe(2);
+    const links = await stack.services.engine.db.selectFrom('telemetry_links').select('subject_id').where('subject_id', '=', subject).execute();
+    expect(links).toEqual([]);
+    const audit = await stack.services.engine.db.selectFrom('audit_log').select('action').where('subject_id', '=', subject).execute();
+    expect(audit.map((a) => a.action)).toContain('telemetry.link_forgotten');
+  });
+
   it('R-TEL-2: an app session sends events for its own account, with only the app platform and version as attributes', async () => {
     const { token, subjectId } = await signedInUser(stack, `app-${kind}@example.org`);
     const send = () => stack.app.inject({ method: 'POST', url: '/v1/telemetry/events', headers: { authorization: `Bearer ${token}`, 'x-app-platform': 'android', 'x-app-version': '5.12.3' }, payload: usageEvents(2) });

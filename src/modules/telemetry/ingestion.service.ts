@@ -77,7 +77,20 @@ export class TelemetryIngestion {
     });
     assertStoredFields(this.policy, 'telemetry_events', TELEMETRY_COLUMNS);
     await insertEvents(this.engine, rows);
+    if (admitted.length > 0) await this.forgetLeaversAmong(subjects);
     return outcomes;
+  }
+
+  /**
+   * A withdrawal that committed between an item's consent check and its link insert above has had its link
+   * re-created. Asked again after the commit (a cached decision, invalidated when a withdrawal commits), such a
+   * person's link goes at once rather than at the next `telemetry.links_of_leavers` sweep.
+   */
+  private async forgetLeaversAmong(subjectIds: readonly string[]): Promise<void> {
+    for (const subjectId of new Set(subjectIds)) {
+      const decision = await this.gate.decide({ subjectId, category: 'user.telemetry', purpose: this.policy.telemetry.purpose });
+      if (!decision.allow) await this.pseudonyms.forget(this.engine.db, systemContext('telemetry.ingest'), subjectId);
+    }
   }
 
   private async check(item: IngestItem, nowMs: number): Promise<ValidEvent[] | AppError> {
