@@ -50,6 +50,17 @@ describe.each(ENGINES)('rights work is done by one runner at a time on %s', (kin
     expect((await rights().resume(staffCtx, id)).status).toBe('completed');
   });
 
+  it('R-DSR-8: two resumes of one request at once in one process: one does the work, the other is refused', async () => {
+    const person = await makePerson(stack, 0);
+    const id = await interruptedExport(person.id, 'nobody:0:x', new Date(Date.now() - 1000).toISOString());
+    const both = await Promise.allSettled([rights().resume(staffCtx, id), rights().resume(staffCtx, id)]);
+    expect(both.map((b) => b.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((both.find((b) => b.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: expect.stringMatching(/^(REQUEST_BUSY|CONFLICT)$/) });
+    const trail = (await rights().get(id)).trail.filter((t) => t.status === 'completed');
+    expect(trail).toHaveLength(2); // the first filing's completion and this resume's, not a third
+    expect(filesOf(id)).toHaveLength(2); // one export: its .json and .html
+  });
+
   it('R-DSR-7, R-DSR-6: the claim of a process that died is taken over at once; the files its cut-short run left are removed when the export completes, and erasure removes every file of the person\'s exports', async () => {
     const person = await makePerson(stack, 0);
     const gone = `${os.hostname()}:${deadPid()}:crashed`;

@@ -5,10 +5,6 @@ const jsonOf = new WeakMap<Decision, string>();
 
 /** One decision as JSON text (the presenter's four fields), serialised once per shared decision object. */
 export function decisionJson(d: Decision): string {
-  return json(d);
-}
-
-function json(d: Decision): string {
   let s = jsonOf.get(d);
   if (s === undefined) {
     s = JSON.stringify({ allow: d.allow, reason: d.reason, legalBasis: d.legalBasis, policyVersion: d.policyVersion });
@@ -20,7 +16,7 @@ function json(d: Decision): string {
 /** The plain batch answer as JSON text, from pre-serialised pieces; the presenter's four fields only. */
 export function batchJson(decisions: readonly Decision[]): string {
   const parts = new Array<string>(decisions.length);
-  for (let i = 0; i < decisions.length; i++) parts[i] = json(decisions[i]!);
+  for (let i = 0; i < decisions.length; i++) parts[i] = decisionJson(decisions[i]!);
   return `{"decisions":[${parts.join(',')}]}`;
 }
 
@@ -38,7 +34,7 @@ export function columnsJson(decisions: readonly Decision[]): string {
     if (k === undefined) {
       k = answers.length;
       index.set(d, k);
-      answers.push(json(d));
+      answers.push(decisionJson(d));
     }
     answer[i] = k;
   }

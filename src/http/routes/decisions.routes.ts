@@ -3,9 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppInstance } from '../app-instance.js';
 import { batchValidator, MAX_BATCH } from './decisions.validate.js';
 import { batchJson, columnsJson, decisionJson } from './decisions.present.js';
+import { registerDecisionsBodyParser } from './decisions.body.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-import { registerDecisionsBodyParser } from './decisions.body.js';
 
 const DecisionRequest = Type.Object(
   {

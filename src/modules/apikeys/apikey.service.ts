@@ -52,7 +52,6 @@ export class ApiKeyService {
     this.verified.clear();
   }
 
-  /** The key behind a presented secret, or API_KEY_INVALID. Verified keys are remembered for a few seconds. */
   /** The key of a secret verified within the last seconds, without a promise (the decision API's hot path); else undefined. */
   verifiedRecently(secret: string | undefined): ApiKey | undefined {
     if (!secret) return undefined;
@@ -61,6 +60,7 @@ export class ApiKeyService {
     return hit && hit.until > Date.now() ? hit.key : undefined;
   }
 
+  /** The key behind a presented secret, or API_KEY_INVALID. Verified keys are remembered for a few seconds. */
   async verify(db: Kysely<Database>, secret: string | undefined): Promise<ApiKey> {
     if (!secret || secret.length > 200) throw new AppError('API_KEY_INVALID');
     const hit = this.verifiedRecently(secret);

@@ -45,7 +45,14 @@ export class RightsDoer implements RightsWork {
         const { base, items } = await writeExport(exportDir(deps), request.id, collect(deps, subjectId));
         const expires = new Date(Date.now() + deps.policy.requests.exportLinkMs).toISOString();
         // A run cut short (a crash while writing) left files of its own under this request: plaintext nobody links to.
-        const afterCommit = async (): Promise<void> => void removeExportFiles(exportDir(deps), request.id, base);
+        // Best effort after the commit: what stays is removed by the expiry sweep or erasure (both go by request id).
+        const afterCommit = async (): Promise<void> => {
+          try {
+            removeExportFiles(exportDir(deps), request.id, base);
+          } catch {
+            // The request is complete either way.
+          }
+        };
         return { patch: { export_file: base, export_expires_at: expires }, auditDetails: { items }, afterCommit };
       }
       case 'rectify': {

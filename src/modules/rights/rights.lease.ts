@@ -16,33 +16,35 @@ export const WORK_LEASE_MS = 60_000;
  * a crash, a kill -9), else when the claim runs out.
  */
 export class WorkLeases {
-  /** This process: host, pid and an instance id (two services in one process are two holders). */
-  readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Runs `work` under a claim on the request, or throws REQUEST_BUSY when a live runner holds it. */
-  async run<T>(requestId: string, work: () => Promise<T>): Promise<T> {
-    await this.claim(requestId);
+  /**
+   * Runs `work` under a claim on the request, or throws REQUEST_BUSY when a live runner holds it — another process,
+   * or another call in this one (each run is a holder of its own). `work` gets the holder, to finish the request
+   * only while the claim is still its own.
+   */
+  async run<T>(requestId: string, work: (holder: string) => Promise<T>): Promise<T> {
+    const holder = `${os.hostname()}:${process.pid}:${randomUUID()}`;
+    await this.claim(requestId, holder);
     const renew = setInterval(() => {
-      repo.renewWork(this.db, requestId, this.holder, until()).catch(() => undefined);
+      repo.renewWork(this.db, requestId, holder, until()).catch(() => undefined);
     }, WORK_LEASE_MS / 3);
     renew.unref();
     try {
-      return await work();
+      return await work(holder);
     } catch (e) {
-      await repo.releaseWork(this.db, requestId, this.holder).catch(() => undefined);
+      await repo.releaseWork(this.db, requestId, holder).catch(() => undefined);
       throw e;
     } finally {
       clearInterval(renew);
     }
   }
 
-  private async claim(requestId: string): Promise<void> {
+  private async claim(requestId: string, holder: string): Promise<void> {
     const now = new Date().toISOString();
-    if (await repo.claimWork(this.db, requestId, this.holder, now, until())) return;
+    if (await repo.claimWork(this.db, requestId, holder, now, until())) return;
     const current = (await repo.requestById(this.db, requestId))?.work_lease ?? null;
-    if (current !== null && holderIsGone(current) && (await repo.claimWork(this.db, requestId, this.holder, now, until(), current))) return;
+    if (current !== null && holderIsGone(current) && (await repo.claimWork(this.db, requestId, holder, now, until(), current))) return;
     throw new AppError('REQUEST_BUSY', 'Another process is working on this request');
   }
 }

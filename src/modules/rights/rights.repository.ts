@@ -16,12 +16,14 @@ export async function updateRequest(db: Db, id: string, patch: Partial<Omit<Requ
   await db.updateTable('rights_requests').set(patch).where('id', '=', id).execute();
 }
 
-/** What a conditional update expects of the row: its status (in or not in), no live work lease at `idleAt`, its extensions so far. */
+/** What a conditional update expects of the row: its status (in or not in), no live work lease at `idleAt`, its extensions so far, the caller's lease. */
 export interface RequestExpectation {
   readonly status?: readonly string[];
   readonly notStatus?: readonly string[];
   readonly idleAt?: string;
   readonly extendedMs?: number;
+  /** The work claim the caller holds (rights.lease.ts). */
+  readonly lease?: string;
 }
 
 /** Applies `patch` only if the row is as expected (one statement); false when it was not, i.e. it changed meanwhile. */
@@ -34,6 +36,7 @@ export async function updateRequestIf(db: Db, id: string, expect: RequestExpecta
     q = q.where((eb) => eb.or([eb('work_lease', 'is', null), eb('work_lease_until', '<=', idleAt)]));
   }
   if (expect.extendedMs !== undefined) q = q.where('extended_ms', '=', expect.extendedMs);
+  if (expect.lease !== undefined) q = q.where('work_lease', '=', expect.lease);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
@@ -121,7 +124,7 @@ export async function claimWork(db: Db, id: string, holder: string, now: string,
     .where('id', '=', id)
     .where('status', 'in', ['in_progress', 'extended'])
     .where((eb) => {
-      const free = [eb('work_lease', 'is', null), eb('work_lease_until', '<=', now), eb('work_lease', '=', holder)];
+      const free = [eb('work_lease', 'is', null), eb('work_lease_until', '<=', now)];
       return eb.or(staleHolder === undefined ? free : [...free, eb('work_lease', '=', staleHolder)]);
     })
     .executeTakeFirst();

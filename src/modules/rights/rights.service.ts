@@ -178,7 +178,7 @@ export class RightsService {
 
   private async finish(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<RightsRequest> {
     const id = request.id;
-    await this.leases.run(id, async () => {
+    await this.leases.run(id, async (holder) => {
       let outcome;
       try {
         outcome = await this.work.run(ctx, request, corrections);
@@ -189,7 +189,9 @@ export class RightsService {
         throw e;
       }
       await this.db.transaction().execute(async (trx) => {
-        await repo.updateRequest(trx, id, { completed_at: new Date().toISOString(), ...outcome.patch, work_lease: null, work_lease_until: null });
+        // Only while the claim is still ours: a runner stalled past its claim (another took over) must not complete too.
+        const ours = await repo.updateRequestIf(trx, id, { status: ['in_progress', 'extended'], lease: holder }, { completed_at: new Date().toISOString(), ...outcome.patch, work_lease: null, work_lease_until: null });
+        if (!ours) throw new AppError('REQUEST_BUSY', 'Another process took this request over');
         await this.step(trx, ctx, id, request.subjectId, 'completed', null, outcome.auditDetails);
       });
       await outcome.afterCommit?.();

@@ -77,7 +77,9 @@ export class TelemetryIngestion {
     });
     assertStoredFields(this.policy, 'telemetry_events', TELEMETRY_COLUMNS);
     await insertEvents(this.engine, rows);
-    if (admitted.length > 0) await this.forgetLeaversAmong(subjects);
+    // The batch is stored: this clean-up must not fail it (a failure would make the sender send it again); the
+    // `telemetry.links_of_leavers` sweep is the backstop.
+    if (admitted.length > 0) await this.forgetLeaversAmong(subjects).catch(() => undefined);
     return outcomes;
   }
 

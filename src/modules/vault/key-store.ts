@@ -174,7 +174,9 @@ export async function openKeyStore(engine: Engine): Promise<KeyStore> {
   // object exists either way.
   await alreadyThere(sql`create schema if not exists ${sql.id(schema)}`.execute(engine.db));
   await alreadyThere(createKeyTable(engine.db, schema, 'bytea'));
-  await sql`alter table ${sql.id(schema, 'vault_keys')} add column if not exists reserved_at text`.execute(engine.db);
+  // Looked up first: ALTER TABLE takes an exclusive lock on the key table even when the column exists, at every start.
+  const { rows: reserved } = await sql<{ n: number }>`select count(*)::int as n from information_schema.columns where table_schema = ${schema} and table_name = 'vault_keys' and column_name = 'reserved_at'`.execute(engine.db);
+  if (reserved[0]!.n === 0) await sql`alter table ${sql.id(schema, 'vault_keys')} add column if not exists reserved_at text`.execute(engine.db);
   await alreadyThere(sql`create index if not exists vault_keys_kek on ${sql.id(schema, 'vault_keys')} (kek_version)`.execute(engine.db));
   return new KeyStore('postgres', schema);
 }
@@ -203,7 +205,12 @@ async function openSqliteKeyStore(engine: Engine): Promise<KeyStore> {
   await createKeyTable(engine.db, SQLITE_ALIAS, 'blob');
   // Key files made before the reserve existed lack the column (SQLite has no ADD COLUMN IF NOT EXISTS).
   const { rows: columns } = await sql<{ name: string }>`select name from pragma_table_info('vault_keys', ${SQLITE_ALIAS})`.execute(engine.db);
-  if (!columns.some((c) => c.name === 'reserved_at')) await sql.raw(`alter table ${SQLITE_ALIAS}.vault_keys add column reserved_at text`).execute(engine.db);
+  if (!columns.some((c) => c.name === 'reserved_at')) {
+    // Another process starting at the same moment may have added it first.
+    await sql.raw(`alter table ${SQLITE_ALIAS}.vault_keys add column reserved_at text`).execute(engine.db).catch((e: unknown) => {
+      if (!/duplicate column name/i.test((e as Error).message)) throw e;
+    });
+  }
   await sql.raw(`create index if not exists ${SQLITE_ALIAS}.vault_keys_kek on vault_keys (kek_version)`).execute(engine.db);
   return new KeyStore('sqlite', SQLITE_ALIAS, file, engine.sqlite);
 }
