@@ -30,9 +30,21 @@ describe('account erasure leaves no destroyed key in the SQLite key file or its 
       expect(wrapped.filter((w) => before.includes(w))).toHaveLength(wrapped.length);
       const r = await stack.services.rights.requests.file(userCtx(person.id), { subjectId: person.id, type: 'erase_account', params: {}, verification: { stepUpAt: new Date().toISOString() } });
       expect(r.status).toBe('completed');
+      // Anything queued behind the erasure on SQLite's one connection has run once a later statement has.
+      await engine.db.selectFrom('accounts').select('subject_id').limit(1).execute();
       const onDisk = keyFiles();
       expect(onDisk.length).toBeGreaterThan(0);
       expect(wrapped.filter((w) => onDisk.includes(w))).toEqual([]);
     });
   }
+  it('R-DSR-7: a contact withdrawn by its sharer leaves no wrapped key on disk (the shred inside its transaction queues the compaction)', async () => {
+    const person = await makePerson(stack, 0);
+    const { vault, engine, contacts } = stack.services;
+    const shared = await contacts.share(userCtx(person.id), { name: 'Withdrawn Guest', email: `withdrawn.${person.id.slice(0, 8)}@example.org`, reason: 'share' });
+    const wrapped = (await vault.keyStore.findKey(engine.db, shared.id))!.wrapped_dek!;
+    expect(keyFiles().includes(wrapped)).toBe(true);
+    await contacts.remove(userCtx(person.id), shared.id);
+    await engine.db.selectFrom('accounts').select('subject_id').limit(1).execute();
+    expect(keyFiles().includes(wrapped)).toBe(false);
+  });
 });

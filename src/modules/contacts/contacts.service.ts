@@ -127,8 +127,6 @@ export class ContactsService {
       });
       erased++;
     }
-    // SQLite: the destroyed keys' old page images leave the key file's WAL.
-    if (erased > 0) await this.o.vault.compactKeyStore(this.o.db);
     return erased;
   }
 

@@ -49,9 +49,6 @@ export async function accountEraser(p: EraserProps): Promise<ErasureResult> {
         break;
       case 'shred':
         await shredStep(deps, ctx, requestId, subjectId, at);
-        // SQLite: no old page image of the destroyed key may stay in the key file's WAL (vault.shred's own
-        // transaction does this; the step passes a transaction of its own).
-        await deps.vault.compactKeyStore(deps.db);
         break;
       case 'exports':
         await deleteExportsOf(deps, subjectId);

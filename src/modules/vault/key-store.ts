@@ -30,6 +30,8 @@ export class KeyStore {
     readonly file?: string,
     /** SQLite: the connection under Kysely, for the insert prepared once. */
     private readonly raw?: SQLite.Database,
+    /** SQLite: the root handle, for compactions queued behind a caller's transaction. */
+    private readonly root?: Kysely<Database>,
   ) {}
 
   // The two statements on every subject's path, compiled once: Kysely's withSchema plugin rewrites the whole
@@ -144,6 +146,23 @@ export class KeyStore {
     if (this.kind === 'sqlite') await sql.raw(`PRAGMA ${SQLITE_ALIAS}.wal_checkpoint(TRUNCATE)`).execute(db);
   }
 
+  private compactionQueued = false;
+
+  /**
+   * SQLite, after a key was destroyed inside a caller's transaction: queues a compaction on the root handle. The
+   * store has one connection, so it runs as soon as that transaction ends (committed or not), before any statement
+   * queued after it. One queued at a time: a shred can only run while no compaction holds the connection, so a
+   * compaction queued before it has either finished (then this queues another) or runs after it.
+   */
+  compactSoon(): void {
+    if (this.kind !== 'sqlite' || !this.root || this.compactionQueued) return;
+    this.compactionQueued = true;
+    // A failed compaction (the store closing, a reader in another process) leaves the next one to do it.
+    this.compact(this.root)
+      .catch(() => undefined)
+      .finally(() => (this.compactionQueued = false));
+  }
+
   async countByVersion(db: Db): Promise<Map<number, number>> {
     const rows = await this.keys(db).selectFrom('vault_keys').select(['kek_version', (eb) => eb.fn.countAll<number>().as('n')]).where('kek_version', 'is not', null).groupBy('kek_version').execute();
     return new Map(rows.map((r) => [Number(r.kek_version), Number(r.n)]));
@@ -212,7 +231,7 @@ async function openSqliteKeyStore(engine: Engine): Promise<KeyStore> {
     });
   }
   await sql.raw(`create index if not exists ${SQLITE_ALIAS}.vault_keys_kek on vault_keys (kek_version)`).execute(engine.db);
-  return new KeyStore('sqlite', SQLITE_ALIAS, file, engine.sqlite);
+  return new KeyStore('sqlite', SQLITE_ALIAS, file, engine.sqlite, engine.db);
 }
 
 async function createKeyTable(db: Kysely<Database>, schema: string, bytes: 'blob' | 'bytea'): Promise<void> {

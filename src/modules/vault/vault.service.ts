@@ -233,8 +233,8 @@ export class Vault {
   async shred(db: Db, ctx: ActorContext, subjectId: string): Promise<{ readonly alreadyShredded: boolean }> {
     if (!db.isTransaction) {
       const result = await (db as Kysely<Database>).transaction().execute((trx) => this.shred(trx, ctx, subjectId));
-      // SQLite: flush the key store's WAL so no old page image of the key survives there. Callers that pass
-      // their own transaction (the eraser) call `compactKeyStore` after committing.
+      // The compaction queued by the shred runs before this (queued after it on SQLite's one connection): awaited
+      // here so that a caller without a transaction returns with the WAL already clean.
       await this.compactKeyStore(db as Kysely<Database>);
       return result;
     }
@@ -242,6 +242,8 @@ export class Vault {
     if (!subject) throw new AppError('NOT_FOUND', 'No such subject in the vault');
     this.cache.forget(subjectId);
     if (!(await this.o.keyStore.destroyKey(db, subjectId, nowIso()))) return { alreadyShredded: true };
+    // SQLite: the key's old page image leaves the key file's WAL once this transaction ends.
+    this.o.keyStore.compactSoon();
     await this.o.audit.append(db, ctx, { action: 'vault.subject_shredded', subjectId, details: { kind: subject.kind } });
     return { alreadyShredded: false };
   }
