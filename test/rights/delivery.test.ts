@@ -64,6 +64,14 @@ describe.each(ENGINES)('order delivery state and delivery-address erasure on %s'
     expect(JSON.stringify(audit)).not.toContain('Parcel Row');
   });
 
+  it('R-ACC-2: a deliveredAt that is no real time (a leap second) is a 400, not a 500', async () => {
+    const p = await person();
+    const id = await placeOrder(p.token, '6 Leap Street');
+    const res = await setStatus(id, { deliveryStatus: 'delivered', deliveredAt: '2016-12-31T23:59:60Z' });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().code).toBe('VALIDATION_FAILED');
+  });
+
   it('R-ACC-2: two staff updates at once never move the status backwards: the later step stands, or the stale one is refused 409', async () => {
     const p = await person();
     const id = await placeOrder(p.token, '4 Race Lane');

@@ -121,8 +121,9 @@ export class OrdersService {
       const to = DELIVERY_STATUSES.indexOf(status);
       if (to < from) throw errors.conflict(`The order is already ${row.delivery_status}; a delivery status only moves forward`);
       if (to === from) return { id: row.id, deliveryStatus: row.delivery_status, deliveredAt: row.delivered_at };
-      if (deliveredAt !== undefined && (status !== 'delivered' || Date.parse(deliveredAt) > Date.now())) {
-        throw errors.validation('deliveredAt goes with status delivered and cannot lie in the future', { field: 'deliveredAt' });
+      // Date.parse also refuses what the format check lets through (a leap second, 23:59:60): NaN is not a time.
+      if (deliveredAt !== undefined && (status !== 'delivered' || !(Date.parse(deliveredAt) <= Date.now()))) {
+        throw errors.validation('deliveredAt goes with status delivered, must be a real time and cannot lie in the future', { field: 'deliveredAt' });
       }
       const at = status === 'delivered' ? new Date(deliveredAt ?? Date.now()).toISOString() : null;
       // Conditional on the status read: two staff updates at once cannot move it backwards.
