@@ -12,7 +12,7 @@ describe.each(ENGINES)('order delivery state and delivery-address erasure on %s'
   let adminKey: string;
   beforeAll(async () => {
     stack = await createStack(kind);
-    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'shipping')).secret;
+    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'shipping', 'admin')).secret;
   });
   afterAll(async () => stack.close());
 

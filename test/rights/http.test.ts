@@ -24,7 +24,7 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
   let adminKey: string;
   beforeAll(async () => {
     stack = await createStack(kind);
-    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'dpo')).secret;
+    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'dpo', 'admin')).secret;
   });
   afterAll(async () => stack.close());
 
@@ -85,6 +85,14 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
   it('R-DSR-8: the admin queue filters by status, type and overdue, needs the admin API key, and staff may file on a person\'s behalf', async () => {
     const p = await person();
     expect((await stack.app.inject({ method: 'GET', url: '/v1/admin/requests' })).statusCode).toBe(401);
+    // A service key (a shop's, for the decision API) is refused: it may neither read the queue nor file for anyone.
+    const shop = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'shop')).secret;
+    for (const [method, url, payload] of [['GET', '/v1/admin/requests', undefined], ['POST', '/v1/admin/requests', { subjectId: p.id, type: 'erase_account', identityCheck: 'id_document' }]] as const) {
+      const refused = await stack.app.inject({ method, url, headers: { 'x-api-key': shop }, ...(payload ? { payload } : {}) });
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(refused.json().code).toBe('FORBIDDEN');
+    }
+    expect(await stack.services.rights.requests.list(p.id)).toEqual([]);
     const filed = await admin('POST', '/v1/admin/requests', { subjectId: p.id, type: 'restrict', identityCheck: 'id_document' });
     expect(filed.statusCode, filed.body).toBe(201);
     expect(filed.json()).toMatchObject({ subjectId: p.id, status: 'completed', filedBy: 'service', verificationMethod: 'staff_attested:id_document' });

@@ -164,7 +164,7 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: the whole journey 
     const place = () => apiCall('POST', '/v1/me/orders', { currency: 'CNY', items: [{ sku: 'F2', title: 'Fan 2', quantity: 1, unitPriceCents: 59_900 }], delivery: { address }, billingAddress: address });
     const delivered = (await place()).json.id as string;
     const pending = (await place()).json.id as string;
-    const staff = (await center.stack.services.apiKeys.create(center.stack.services.engine.db, systemContext('test'), 'shipping')).secret;
+    const staff = (await center.stack.services.apiKeys.create(center.stack.services.engine.db, systemContext('test'), 'shipping', 'admin')).secret;
     const shipped = await fetch(`${base}/v1/admin/orders/${delivered}`, { method: 'PATCH', headers: { 'x-api-key': staff, 'content-type': 'application/json' }, body: JSON.stringify({ deliveryStatus: 'delivered' }) });
     expect(shipped.status).toBe(200);
     await open(page, '/my-data');

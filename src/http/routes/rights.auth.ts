@@ -22,9 +22,11 @@ export function callerOf(request: FastifyRequest): RightsCaller {
 }
 
 /** Staff acting through the admin API key (staff accounts come later); recorded as the actor of everything they do. */
-export async function adminOf(request: FastifyRequest, verify: ((secret: string | undefined) => Promise<{ id: string }>) | undefined): Promise<ActorContext> {
+export async function adminOf(request: FastifyRequest, verify: ((secret: string | undefined) => Promise<{ id: string; scope: string }>) | undefined): Promise<ActorContext> {
   if (!verify) throw new AppError('API_KEY_INVALID', 'The admin API is not available in this build');
   const header = request.headers['x-api-key'];
   const key = await verify(typeof header === 'string' ? header : undefined);
+  // A service key (a shop asking for decisions) must not reach the rights queue or file erasures for anyone.
+  if (key.scope !== 'admin') throw new AppError('FORBIDDEN', 'This API key may not use the admin API (create one with --scope admin)');
   return { ...request.ctx, actor: { type: 'service', id: `apikey:${key.id}` }, purpose: 'subject_rights' };
 }

@@ -7,10 +7,15 @@ import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import * as repo from './apikey.repository.js';
 
+/** `service`: the decision API and published aggregates; `admin`: also the staff routes under /v1/admin. */
+export type ApiKeyScope = 'service' | 'admin';
+export const API_KEY_SCOPES: readonly ApiKeyScope[] = ['service', 'admin'];
+
 export interface ApiKey {
   readonly id: string;
   readonly name: string;
   readonly prefix: string;
+  readonly scope: ApiKeyScope;
   readonly createdAt: string;
   readonly revokedAt: string | null;
 }
@@ -29,13 +34,14 @@ export class ApiKeyService {
 
   constructor(private readonly audit: AuditLog) {}
 
-  async create(db: Kysely<Database>, ctx: ActorContext, name: string): Promise<{ apiKey: ApiKey; secret: string }> {
+  async create(db: Kysely<Database>, ctx: ActorContext, name: string, scope: ApiKeyScope = 'service'): Promise<{ apiKey: ApiKey; secret: string }> {
     if (!/^[\w.-]{1,64}$/.test(name)) throw errors.validation('The name must be 1–64 letters, digits, dots, dashes or underscores');
+    if (!API_KEY_SCOPES.includes(scope)) throw errors.validation(`The scope must be one of ${API_KEY_SCOPES.join(', ')}`);
     const secret = `plk_${randomBytes(32).toString('base64url')}`;
-    const row = { id: randomUUID(), name, key_hash: hashOf(secret), prefix: secret.slice(0, 10), created_at: nowIso(), revoked_at: null };
+    const row = { id: randomUUID(), name, key_hash: hashOf(secret), prefix: secret.slice(0, 10), created_at: nowIso(), revoked_at: null, scope };
     await db.transaction().execute(async (trx) => {
       await repo.insertKey(trx, row);
-      await this.audit.append(trx, ctx, { action: 'apikey.created', target: row.id, details: { name } });
+      await this.audit.append(trx, ctx, { action: 'apikey.created', target: row.id, details: { name, scope } });
     });
     return { apiKey: present(row), secret };
   }
@@ -75,6 +81,6 @@ export class ApiKeyService {
   }
 }
 
-function present(row: { id: string; name: string; prefix: string; created_at: string; revoked_at: string | null }): ApiKey {
-  return { id: row.id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
+function present(row: { id: string; name: string; prefix: string; scope: string; created_at: string; revoked_at: string | null }): ApiKey {
+  return { id: row.id, name: row.name, prefix: row.prefix, scope: row.scope === 'admin' ? 'admin' : 'service', createdAt: row.created_at, revokedAt: row.revoked_at };
 }

@@ -9,6 +9,8 @@ export interface ApiKeysTable {
   prefix: string;
   created_at: string;
   revoked_at: string | null;
+  /** `service` (decision API, aggregates) or `admin` (staff routes under /v1/admin). */
+  scope: string;
 }
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;

@@ -97,4 +97,12 @@ export const consentMigrations: PledgeMigration[] = [
         .execute();
     },
   },
+  {
+    // What a key may do: `service` (the decision API, published aggregates) or `admin` (staff: the rights queue,
+    // order delivery). Keys made before scopes existed become `service` keys: none of them silently keeps the admin API.
+    name: '0302_api_key_scope',
+    async up(db) {
+      await db.schema.alterTable('api_keys').addColumn('scope', 'text', (c) => c.notNull().defaultTo('service')).execute();
+    },
+  },
 ];
