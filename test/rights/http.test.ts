@@ -82,6 +82,24 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
     expect((await call('POST', '/v1/me/requests', p.token, { type: 'access', fee: 0 })).json().code).toBe('UNKNOWN_FIELD');
   });
 
+  it('R-DSR-1: a correction with one refused value changes nothing: a wrong shape is a 400 (not a 500), a taken e-mail a 409, and the name filed with it stays as it was', async () => {
+    const p = await person();
+    const other = await person();
+    await stepUp(p.token);
+    const nameOf = async () => (await call('GET', '/v1/me/data', p.token)).json().account.name;
+    const before = await nameOf();
+    const badShape = await call('POST', '/v1/me/requests', p.token, { type: 'rectify', corrections: { 'accounts.name': 'Fern Corrected', 'accounts.postal_address': { line1: 5, city: 'Berlin', country: 'DE' } } });
+    expect(badShape.statusCode, badShape.body).toBe(400);
+    expect(badShape.json().code).toBe('VALIDATION_FAILED');
+    const noCountry = await call('POST', '/v1/me/requests', p.token, { type: 'rectify', corrections: { 'accounts.name': 'Fern Corrected', 'accounts.postal_address': { line1: '1 Main St', city: 'Berlin' } } });
+    expect(noCountry.statusCode, noCountry.body).toBe(400);
+    const taken = await call('POST', '/v1/me/requests', p.token, { type: 'rectify', corrections: { 'accounts.name': 'Fern Corrected', 'accounts.email': other.email } });
+    expect(taken.statusCode, taken.body).toBe(409);
+    expect(await nameOf()).toBe(before);
+    const recorded = await stack.services.engine.db.selectFrom('rights_corrections').select('field').where('subject_id', '=', p.id).execute();
+    expect(recorded).toEqual([]);
+  });
+
   it('R-DSR-8: the admin queue filters by status, type and overdue, needs the admin API key, and staff may file on a person\'s behalf', async () => {
     const p = await person();
     expect((await stack.app.inject({ method: 'GET', url: '/v1/admin/requests' })).statusCode).toBe(401);

@@ -33,3 +33,13 @@ export const SignUpBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The shapes of the profile fields a person may correct (`PATCH /v1/me`, and corrections filed as rights requests). */
+export const ProfileCorrectionSchemas = {
+  name: text(200),
+  email: text(254),
+  phone: text(32),
+  postalAddress: PostalAddressSchema,
+  language: text(35),
+  timeZone: text(64),
+} as const;

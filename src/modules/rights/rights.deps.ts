@@ -42,13 +42,22 @@ export interface RightsDeps {
   readonly telemetry?: Pick<TelemetryServices, 'purgeSubject'> | undefined;
   /** When given, the export sweep is registered with it (expired export files are deleted by the retention run). */
   readonly retention?: RetentionSweeper | undefined;
-  /** Per correctable field (`accounts.email`, …): applies the new value through the owning module's service. */
-  readonly rectifiers?: Readonly<Record<string, Rectifier>> | undefined;
+  /** The correctable fields (`accounts.email`, …), checked and applied together through the owning module's service. */
+  readonly rectifiers?: Rectifiers | undefined;
   /** Per kind of part (device, contact, order delivery): erases it through the owning module; false when not the person's. */
   readonly partialErasers?: Readonly<Partial<Record<PartialKind, PartialEraser>>> | undefined;
 }
 
-export type Rectifier = (ctx: ActorContext, subjectId: string, value: unknown) => Promise<void>;
+/**
+ * R-DSR-1 corrections: every new value is checked before any is applied, and all are applied in one change, so a
+ * refused value never leaves the others half-applied.
+ */
+export interface Rectifiers {
+  readonly fields: ReadonlySet<string>;
+  /** Throws VALIDATION_FAILED naming the field when the value has the wrong shape (nothing is applied). */
+  check(field: string, value: unknown): void;
+  apply(ctx: ActorContext, subjectId: string, corrections: Readonly<Record<string, unknown>>): Promise<void>;
+}
 export type PartialKind = PartialTarget['kind'];
 export interface PartialEraser {
   /**

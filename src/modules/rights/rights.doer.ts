@@ -24,7 +24,7 @@ export class RightsDoer implements RightsWork {
   readonly checkTarget = async (subjectId: string, type: RequestType, params: RequestParams): Promise<DeclineReason | null> => {
     if (type === 'rectify') {
       const fields = params.fields ?? [];
-      return fields.length === 0 || fields.some((f) => !this.deps.rectifiers?.[f]) ? 'UNREALISTIC' : null;
+      return fields.length === 0 || fields.some((f) => !this.deps.rectifiers?.fields.has(f)) ? 'UNREALISTIC' : null;
     }
     if (type !== 'erase_partial') return null;
     const target = params.target;
@@ -57,13 +57,15 @@ export class RightsDoer implements RightsWork {
       }
       case 'rectify': {
         const fields = request.params.fields ?? [];
-        for (const field of fields) {
-          const apply = deps.rectifiers?.[field];
-          if (!apply) throw unavailable(`Correcting ${field}`);
-          await apply(ctx, subjectId, corrections?.[field]);
-          // Field and time only: the correction is passed on to recipients later without us keeping either value.
-          await repo.addCorrection(deps.db, { subject_id: subjectId, request_id: request.id, field, at: new Date().toISOString() });
-        }
+        const rectifiers = deps.rectifiers;
+        const missing = fields.find((f) => !rectifiers?.fields.has(f));
+        if (!rectifiers || missing !== undefined) throw unavailable(`Correcting ${missing ?? 'fields'}`);
+        // Every value is checked before any is applied; then all of them go in one change.
+        for (const field of fields) rectifiers.check(field, corrections?.[field]);
+        await rectifiers.apply(ctx, subjectId, Object.fromEntries(fields.map((f) => [f, corrections?.[f]])));
+        // Field and time only: the correction is passed on to recipients later without us keeping either value.
+        const at = new Date().toISOString();
+        for (const field of fields) await repo.addCorrection(deps.db, { subject_id: subjectId, request_id: request.id, field, at });
         return { patch: {}, auditDetails: { fields: fields.join(',') } };
       }
       case 'erase_partial': {

@@ -1,4 +1,6 @@
+import { Value } from '@sinclair/typebox/value';
 import { errors } from '../../internal/errors/app-error.js';
+import { ProfileCorrectionSchemas } from '../accounts/account.input.js';
 import type { ProfileUpdater } from '../accounts/profile-updater.js';
 import type { ProfileChanges } from '../accounts/account.js';
 import { randomUUID } from 'node:crypto';
@@ -6,10 +8,10 @@ import type { ActorContext } from '../../internal/context.js';
 import type { ContactsService } from '../contacts/contacts.service.js';
 import type { DevicesService } from '../devices/devices.service.js';
 import type { OrdersService } from '../orders/orders.service.js';
-import type { PartialEraser, PartialKind, Rectifier } from './rights.deps.js';
+import type { PartialEraser, PartialKind, Rectifiers } from './rights.deps.js';
 
 /** Correctable account fields (`table.field` as in the policy) → the key of the accounts module's profile change. */
-const ACCOUNT_FIELDS: Readonly<Record<string, keyof ProfileChanges>> = {
+const ACCOUNT_FIELDS: Readonly<Record<string, keyof typeof ProfileCorrectionSchemas>> = {
   'accounts.name': 'name',
   'accounts.email': 'email',
   'accounts.phone': 'phone',
@@ -19,22 +21,26 @@ const ACCOUNT_FIELDS: Readonly<Record<string, keyof ProfileChanges>> = {
 };
 
 /**
- * R-DSR-1 correction of account fields, through the accounts module's own profile update (which validates,
- * re-seals and re-indexes e-mail and phone). The rights service has already checked the step-up (R-DSR-3)
- * before the work starts, so the update is told the person was verified now.
+ * R-DSR-1 correction of account fields, through the accounts module's own profile update (which normalises,
+ * re-seals and re-indexes e-mail and phone), all fields in one update. Values are checked against the same shapes
+ * as `PATCH /v1/me` first. The rights service has already checked the step-up (R-DSR-3) before the work starts,
+ * so the update is told the person was verified now.
  */
-export function accountRectifiers(profile: ProfileUpdater): Record<string, Rectifier> {
-  const out: Record<string, Rectifier> = {};
-  for (const [field, key] of Object.entries(ACCOUNT_FIELDS)) {
-    out[field] = async (ctx, subjectId, value) => {
-      const ok = key === 'postalAddress' ? typeof value === 'object' && value !== null : typeof value === 'string';
-      if (!ok) throw errors.validation(`The new value of ${field} has the wrong type`, { field });
+export function accountRectifiers(profile: ProfileUpdater): Rectifiers {
+  return {
+    fields: new Set(Object.keys(ACCOUNT_FIELDS)),
+    check(field, value) {
+      const key = ACCOUNT_FIELDS[field];
+      if (key === undefined || !Value.Check(ProfileCorrectionSchemas[key], value)) throw errors.validation(`The new value of ${field} does not have the right shape`, { field });
+    },
+    async apply(ctx, subjectId, corrections) {
+      const changes: Record<string, unknown> = {};
+      for (const [field, value] of Object.entries(corrections)) changes[ACCOUNT_FIELDS[field]!] = value;
       const now = new Date().toISOString();
       const session = { id: `rights:${ctx.requestId}`, subjectId, createdAt: now, expiresAt: now, verifiedAt: now };
-      await profile.update(ctx, session, { [key]: value } as ProfileChanges);
-    };
-  }
-  return out;
+      await profile.update(ctx, session, changes as ProfileChanges);
+    },
+  };
 }
 
 /**
