@@ -26,7 +26,7 @@ export async function sessionsRoutes(app: AppInstance): Promise<void> {
       const visitor = raw ? consentCookie.unsign(raw) : undefined;
       if (visitor?.valid && visitor.value) {
         const ctx = { ...request.ctx, actor: { type: 'user' as const, id: issued.subjectId } };
-        await app.services.consent.cookieConsent.mergeAtSignIn(app.services.engine.db, ctx, issued.subjectId, visitor.value);
+        await app.services.consent.cookieConsent.mergeAtSignIn(app.services.engine.db, ctx, issued.subjectId, visitor.value, request.headers['sec-gpc'] === '1');
         reply.clearCookie('pledge_consent', { path: '/' });
       }
       return reply.code(201).header('cache-control', 'no-store').send({ token: issued.token, expiresAt: issued.expiresAt });

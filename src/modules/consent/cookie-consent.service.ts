@@ -55,7 +55,7 @@ export class CookieConsentService {
   async state(db: Kysely<Database>, ctx: ActorContext, req: WebConsentRequest): Promise<WebConsentView> {
     let receiptId: string | null = null;
     const merging = req.subjectId !== undefined && parseCookie(req.cookie).at > 0;
-    if (merging) receiptId = await this.mergeAtSignIn(db, ctx, req.subjectId as string, req.cookie);
+    if (merging) receiptId = await this.mergeAtSignIn(db, ctx, req.subjectId as string, req.cookie, req.gpc);
     if (req.gpc && req.subjectId) receiptId = (await this.applyGpc(db, ctx, req.subjectId)) ?? receiptId;
     const view = await this.view(req, parseCookie(req.cookie), receiptId);
     return merging ? { ...view, cookie: '' } : view;
@@ -111,18 +111,28 @@ export class CookieConsentService {
     return (await this.ledger.change(db, ctx, { subjectId, changes, source: 'gpc', collectionMethod: 'gpc_header' })).receiptId;
   }
 
-  /** At sign-in: the visitor's banner choices become the subject's ledger entries. For the accounts module. */
-  async mergeAtSignIn(db: Kysely<Database>, ctx: ActorContext, subjectId: string, verifiedCookie: string | undefined): Promise<string | null> {
+  /**
+   * At sign-in: the visitor's banner choices become the subject's ledger entries. For the accounts module. Only a
+   * choice made after the ledger's last word on that purpose counts (a banner click in one browser must not undo a
+   * later withdrawal made elsewhere), and under Global Privacy Control a banner "on" does not give a purpose the
+   * policy lets GPC opt out of, unless the visitor confirmed the override.
+   */
+  async mergeAtSignIn(db: Kysely<Database>, ctx: ActorContext, subjectId: string, verifiedCookie: string | undefined, gpc = false): Promise<string | null> {
     if (!verifiedCookie) return null;
     const c = parseCookie(verifiedCookie);
     if (c.at === 0) return null;
-    const state = await this.engine.stateOf(subjectId);
+    const chosenAt = c.at * 1000;
+    const ledger = new Map((await this.ledger.list(db, subjectId)).map((s) => [s.purpose, s]));
     const changes: ConsentChange[] = [];
     for (const cat of CATEGORIES) {
-      const rule = this.engine.rules.byName.get(this.policy.cookies[cat]);
-      const current: ConsentStatus | undefined = rule ? state.consents[rule.index]?.status : undefined;
-      if (c[cat] === (current === 'given')) continue;
-      changes.push({ purpose: this.policy.cookies[cat], status: c[cat] ? 'given' : current === 'given' ? 'withdrawn' : 'refused' });
+      const purpose = this.policy.cookies[cat];
+      const recorded = ledger.get(purpose);
+      if (recorded?.at && Date.parse(recorded.at) >= chosenAt) continue;
+      const current: ConsentStatus | undefined = recorded && recorded.status !== 'not_asked' ? recorded.status : undefined;
+      const rule = this.engine.rules.byName.get(purpose);
+      const wanted = c[cat] && !(gpc && rule?.gpcOptOut && !c.gpcOverride);
+      if (wanted === (current === 'given')) continue;
+      changes.push({ purpose, status: wanted ? 'given' : current === 'given' ? 'withdrawn' : 'refused' });
     }
     if (changes.length === 0) return null;
     const method = c.gpcOverride ? GPC_OVERRIDE_METHOD : 'cookie_banner_merged_at_sign_in';

@@ -81,6 +81,8 @@ export class SubjectStateCache {
     }
     this.invalidatedAt.set(subjectId, this.generation);
     this.states.delete(subjectId);
+    // A load already in flight read the old state: callers from now on must not join it.
+    this.loading.delete(subjectId);
   }
 
   /** The change held for this subject has committed: drop it, and cache it again from the next load. */
@@ -94,6 +96,7 @@ export class SubjectStateCache {
     this.clearedAt = this.generation;
     this.invalidatedAt.clear();
     this.states.clear();
+    this.loading.clear();
   }
 
   private remember(subjectId: string, state: SubjectState): void {
