@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { CorrectionRow, LegalHoldRow, NewRequestRow, RequestRow, TrailRow } from './rights.table.js';
 
@@ -15,6 +15,9 @@ export const requestsOf = (db: Db, subjectId: string): Promise<RequestRow[]> =>
 export async function updateRequest(db: Db, id: string, patch: Partial<Omit<RequestRow, 'id' | 'subject_id'>>): Promise<void> {
   await db.updateTable('rights_requests').set(patch).where('id', '=', id).execute();
 }
+
+/** No runner holds the request's work at `now`: nobody claimed it, or the claim ran out. */
+const leaseFree = (eb: ExpressionBuilder<Database, 'rights_requests'>, now: string) => [eb('work_lease', 'is', null), eb('work_lease_until', '<=', now)];
 
 /** What a conditional update expects of the row: its status (in or not in), no live work lease at `idleAt`, its extensions so far, the caller's lease. */
 export interface RequestExpectation {
@@ -33,7 +36,7 @@ export async function updateRequestIf(db: Db, id: string, expect: RequestExpecta
   if (expect.notStatus) q = q.where('status', 'not in', [...expect.notStatus]);
   if (expect.idleAt !== undefined) {
     const idleAt = expect.idleAt;
-    q = q.where((eb) => eb.or([eb('work_lease', 'is', null), eb('work_lease_until', '<=', idleAt)]));
+    q = q.where((eb) => eb.or(leaseFree(eb, idleAt)));
   }
   if (expect.extendedMs !== undefined) q = q.where('extended_ms', '=', expect.extendedMs);
   if (expect.lease !== undefined) q = q.where('work_lease', '=', expect.lease);
@@ -124,7 +127,7 @@ export async function claimWork(db: Db, id: string, holder: string, now: string,
     .where('id', '=', id)
     .where('status', 'in', ['in_progress', 'extended'])
     .where((eb) => {
-      const free = [eb('work_lease', 'is', null), eb('work_lease_until', '<=', now)];
+      const free = leaseFree(eb, now);
       return eb.or(staleHolder === undefined ? free : [...free, eb('work_lease', '=', staleHolder)]);
     })
     .executeTakeFirst();

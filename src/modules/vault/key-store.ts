@@ -146,7 +146,8 @@ export class KeyStore {
     if (this.kind === 'sqlite') await sql.raw(`PRAGMA ${SQLITE_ALIAS}.wal_checkpoint(TRUNCATE)`).execute(db);
   }
 
-  private compactionQueued = false;
+  /** The compaction queued and not yet finished, if any. */
+  private compaction: Promise<void> | undefined;
 
   /**
    * SQLite, after a key was destroyed inside a caller's transaction: queues a compaction on the root handle. The
@@ -155,12 +156,16 @@ export class KeyStore {
    * compaction queued before it has either finished (then this queues another) or runs after it.
    */
   compactSoon(): void {
-    if (this.kind !== 'sqlite' || !this.root || this.compactionQueued) return;
-    this.compactionQueued = true;
+    if (this.kind !== 'sqlite' || !this.root || this.compaction) return;
     // A failed compaction (the store closing, a reader in another process) leaves the next one to do it.
-    this.compact(this.root)
+    this.compaction = this.compact(this.root)
       .catch(() => undefined)
-      .finally(() => (this.compactionQueued = false));
+      .finally(() => (this.compaction = undefined));
+  }
+
+  /** Settles once the compaction queued by `compactSoon` has run (at once when none is queued). */
+  async compacted(): Promise<void> {
+    await this.compaction;
   }
 
   async countByVersion(db: Db): Promise<Map<number, number>> {

@@ -233,9 +233,8 @@ export class Vault {
   async shred(db: Db, ctx: ActorContext, subjectId: string): Promise<{ readonly alreadyShredded: boolean }> {
     if (!db.isTransaction) {
       const result = await (db as Kysely<Database>).transaction().execute((trx) => this.shred(trx, ctx, subjectId));
-      // The compaction queued by the shred runs before this (queued after it on SQLite's one connection): awaited
-      // here so that a caller without a transaction returns with the WAL already clean.
-      await this.compactKeyStore(db as Kysely<Database>);
+      // A caller without a transaction returns with the key file's WAL already clean (the shred queued it).
+      await this.o.keyStore.compacted();
       return result;
     }
     const subject = await this.o.keyStore.findKey(db, subjectId);
@@ -246,10 +245,6 @@ export class Vault {
     this.o.keyStore.compactSoon();
     await this.o.audit.append(db, ctx, { action: 'vault.subject_shredded', subjectId, details: { kind: subject.kind } });
     return { alreadyShredded: false };
-  }
-
-  async compactKeyStore(db: Kysely<Database>): Promise<void> {
-    await this.o.keyStore.compact(db);
   }
 
   /** True when the subject's key is gone (shredded here, or a restored backup whose key was shredded since). */
