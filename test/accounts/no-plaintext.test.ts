@@ -64,6 +64,9 @@ describe.each(ENGINES)('R-SEC-4: no plaintext personal data at rest or in logs o
     // A code in clear is found even beside other digits; inside a 64-digit hash it is a coincidence.
     expect(occursOutsideHashes(Buffer.from('{"code":"123456"} 9123456'), Buffer.from('123456'))).toBe(true);
     expect(occursOutsideHashes(Buffer.from(`x${'ab'.repeat(20)}123456${'0f'.repeat(9)}x`), Buffer.from('123456'))).toBe(false);
+    // Inside a UUID row id (SQLite writes them back to back) it is a coincidence too; right beside one it is a leak.
+    expect(occursOutsideHashes(Buffer.from('\u0001ba9fcb6b8-dc3d-4387-9f1f-ea1608801234561b1307-728a-4d21-a869-b74b19de8a58\u0000'), Buffer.from('123456'))).toBe(false);
+    expect(occursOutsideHashes(Buffer.from('\u0001a9fcb6b8-dc3d-4387-9f1f-ea160881294e123456\u0000'), Buffer.from('123456'))).toBe(true);
     expect(findIn(dump)).toEqual([]);
   });
 
