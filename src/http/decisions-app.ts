@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../start/services.js';
 import type { AppInstance } from './app-instance.js';
@@ -17,7 +17,10 @@ export async function buildDecisionsApp(services: Services): Promise<AppInstance
   // No per-request log lines (warn and above still reach the log); Fastify's counter request ids.
   const logger = services.logger.child({ listener: 'decisions' }, { level: 'warn' });
   // One logger for all requests: a pino child per request (with its redaction set-up) costs more than a decision.
-  const app = Fastify({ loggerInstance: logger, childLoggerFactory: (l) => l, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
+  // No "incoming request" / "request completed" lines: they are info (never written at warn) yet each built its object
+  // per request; errors are still logged by the error handler.
+  const logController = new LogController({ disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: logger, childLoggerFactory: (l) => l, logController, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
   app.decorate('services', services);
   registerValidation(app);
   registerErrorHandler(app);
