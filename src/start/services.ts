@@ -68,6 +68,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const audit = new AuditLog(engine.kind, policy);
   const consent = await createConsentModule({ config, policy, engine, audit });
   const vault = await openVault({ config, engine, policy, audit, gate: consent.decisions });
+  await consent.receiptSigner.init(engine.db, vault);
   const retention = new RetentionSweeper(engine.db, audit);
   const telemetry = createTelemetryServices({ engine, policy, audit, logger, vault, retention });
   telemetry.gate.use(consent.decisions);

@@ -12,7 +12,7 @@ describe.skipIf(!PG)('decision cache coherence across instances (postgres, LISTE
   let b: TestStack;
   beforeAll(async () => {
     a = await createStack('postgres');
-    b = await createStack('postgres', { schema: a.schema! });
+    b = await createStack('postgres', { schema: a.schema!, dataDir: a.config.dataDir }); // one key ring for both, as in production
   });
   afterAll(async () => {
     await b.close();

@@ -79,7 +79,7 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect((await engine.decide(input)).reason).toBe('CONSENT_WITHDRAWN');
   });
 
-  it('CONSENT_EXPIRED: a consent older than the purpose expiry denies; the sweeper appends an expired event', async () => {
+  it('R-USE-5: CONSENT_EXPIRED: a consent older than the purpose expiry denies; the sweeper appends an expired event', async () => {
     const s = randomUUID();
     const thirteenMonthsAgo = new Date(Date.now() - 400 * 86_400_000);
     await give(s, 'personalised_ads', thirteenMonthsAgo);
@@ -126,11 +126,14 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect((await decide(s, 'promotions', 'user.content.promotion_entry')).reason).toBe('SUBJECT_IS_CHILD');
     expect((await decide(s, 'marketing_messages', 'user.contact.email')).reason).toBe('SUBJECT_IS_CHILD');
     expect((await decide(s, 'cookies_marketing', 'user.device.cookie_id')).reason).toBe('SUBJECT_IS_CHILD');
+    // Crash reports are telemetry too: no purpose, consent-based or not, reads a child's crash data or device ids for diagnostics.
+    expect((await decide(s, 'crash_diagnostics', 'user.telemetry.crash')).reason).toBe('SUBJECT_IS_CHILD');
+    expect((await decide(s, 'crash_diagnostics', 'user.device.device_id')).reason).toBe('SUBJECT_IS_CHILD');
     expect((await decide(s, 'provide_service', 'user.contact.email')).reason).toBe('ALLOWED_CONTRACT');
     expect((await c().subjectStatus.get(db(), s)).isChild).toBe(true);
   });
 
-  it('SUBJECT_RESTRICTED: a restricted subject is used only for legal obligations, and is released again', async () => {
+  it('R-DSR-2: SUBJECT_RESTRICTED: a restricted subject is used only for legal obligations, and is released again', async () => {
     const s = randomUUID();
     expect((await decide(s, 'provide_service', 'user.name')).allow).toBe(true);
     await c().subjectStatus.setRestricted(db(), ctx, s, true, 'dsr_restrict');
@@ -143,7 +146,7 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect(actions).toEqual(['subject.restricted', 'subject.unrestricted']);
   });
 
-  it('SUBJECT_ERASED: an erased subject is denied for every purpose; the change made inside a caller transaction counts after commit', async () => {
+  it('R-DSR-2, R-DSR-7: SUBJECT_ERASED: an erased subject is denied for every purpose; the change made inside a caller transaction counts after commit', async () => {
     const s = randomUUID();
     expect((await decide(s, 'provide_service', 'user.name')).allow).toBe(true);
     await db().transaction().execute((trx) => c().subjectStatus.markErased(trx, ctx, s));
@@ -151,7 +154,7 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect((await decide(s, 'legal_obligation', 'user.name')).reason).toBe('SUBJECT_ERASED');
   });
 
-  it('DECISION_ERROR: an error inside the engine denies; nothing is allowed by default', async () => {
+  it('R-USE-1: DECISION_ERROR: an error inside the engine denies; nothing is allowed by default', async () => {
     const sqlite = new SQLite(':memory:');
     const broken = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     const e = new DecisionEngine({ kind: 'sqlite', db: broken, close: () => broken.destroy() }, stack.services.policy);
@@ -161,7 +164,7 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     await broken.destroy();
   });
 
-  it('the ledger is append-only: the store refuses to rewrite history; each change is audited', async () => {
+  it('R-USE-5, R-CHO-2: the ledger is append-only: the store refuses to rewrite history; each change is audited', async () => {
     const s = randomUUID();
     await give(s, 'promotions');
     await expect(sql`UPDATE consent_events SET status = 'refused' WHERE subject_id = ${s}`.execute(db())).rejects.toThrow(/append-only/);
@@ -173,7 +176,7 @@ describe.each(ENGINES)('decision engine on %s', (kind) => {
     expect(event).toMatchObject({ status: 'given', source: 'app', policy_version: stack.services.policy.version, policy_hash: stack.services.policy.hash });
   });
 
-  it('a purpose that needs no consent cannot be given or withdrawn; an unknown purpose is UNKNOWN_PURPOSE', async () => {
+  it('R-USE-1: a purpose that needs no consent cannot be given or withdrawn; an unknown purpose is UNKNOWN_PURPOSE', async () => {
     const s = randomUUID();
     await expect(give(s, 'provide_service')).rejects.toMatchObject({ code: 'PURPOSE_NEEDS_NO_CONSENT' });
     await expect(give(s, 'nope')).rejects.toMatchObject({ code: 'UNKNOWN_PURPOSE' });

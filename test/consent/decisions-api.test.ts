@@ -21,7 +21,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
   });
   afterAll(async () => stack.close());
 
-  it('`pledge apikey create --name shop` prints the key once; only its SHA-256 is stored', async () => {
+  it('R-USE-1: `pledge apikey create --name shop` prints the key once; only its SHA-256 is stored', async () => {
     expect(key).toMatch(/^plk_[A-Za-z0-9_-]{43}$/);
     const rows = await stack.services.engine.db.selectFrom('api_keys').selectAll().execute();
     expect(rows).toHaveLength(1);
@@ -44,7 +44,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect((await post('/v1/decisions', { subjectId: s, purpose: 'provide_service', category: 'user.name' }, `${key}x`)).statusCode).toBe(401);
   });
 
-  it('an unknown purpose or category is 400 UNKNOWN_PURPOSE / UNKNOWN_CATEGORY; unknown fields are refused', async () => {
+  it('R-USE-1: an unknown purpose or category is 400 UNKNOWN_PURPOSE / UNKNOWN_CATEGORY; unknown fields are refused', async () => {
     const s = randomUUID();
     const p = await post('/v1/decisions', { subjectId: s, purpose: 'sell_to_brokers', category: 'user.contact.email' });
     expect(p.statusCode).toBe(400);
@@ -138,7 +138,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(await reasons()).toEqual(['false CONSENT_WITHDRAWN', 'false CONSENT_MISSING']);
   });
 
-  it('a compact batch is checked like the plain one: unknown names, bad indices, uneven columns and unknown fields are 400 with a code', async () => {
+  it('R-USE-1: a compact batch is checked like the plain one: unknown names, bad indices, uneven columns and unknown fields are 400 with a code', async () => {
     const s = randomUUID();
     const ok = { purposes: ['provide_service', 'warranty'], categories: ['user.contact.email'], subjectIds: [s, s], purpose: [0, 1] };
     expect((await post('/v1/decisions/batch', ok)).statusCode).toBe(200);
@@ -165,7 +165,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(await code({ ...ok, decisions: [] })).toBe('UNKNOWN_FIELD');
   });
 
-  it('the decision routes read bodies as Fastify does: not JSON or empty is 400 BODY_NOT_JSON, over the limit 413, a __proto__ key is refused', async () => {
+  it('R-USE-1: the decision routes read bodies as Fastify does: not JSON or empty is 400 BODY_NOT_JSON, over the limit 413, a __proto__ key is refused', async () => {
     const raw = (payload: string) => stack.app.inject({ method: 'POST', url: '/v1/decisions/batch', payload, headers: { 'content-type': 'application/json', 'x-api-key': key } });
     const broken = await raw('{"decisions": [');
     expect(broken.statusCode).toBe(400);
@@ -187,7 +187,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     expect(accented.statusCode).toBe(200);
   });
 
-  it('the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {
+  it('R-USE-1: the lean decisions listener (internal port) answers the same and refuses a missing key', async () => {
     const lean = await buildDecisionsApp(stack.services);
     try {
       const s = randomUUID();
@@ -200,7 +200,7 @@ describe.each(ENGINES)('decision API on %s', (kind) => {
     }
   });
 
-  it('a revoked key is refused at once', async () => {
+  it('R-USE-1: a revoked key is refused at once', async () => {
     const { apiKey, secret } = await stack.services.apiKeys.create(stack.services.engine.db, ctx, 'temp');
     expect((await post('/v1/decisions', { subjectId: randomUUID(), purpose: 'provide_service', category: 'user.name' }, secret)).statusCode).toBe(200);
     await stack.services.apiKeys.revoke(stack.services.engine.db, ctx, apiKey.id);

@@ -10,7 +10,7 @@ describe.each(ENGINES)('a person’s consents over HTTP on %s', (kind) => {
   });
   afterAll(async () => stack.close());
 
-  it('needs a signed-in user', async () => {
+  it('R-USE-5: needs a signed-in user', async () => {
     const res = await stack.app.inject({ method: 'GET', url: '/v1/me/consents' });
     expect(res.statusCode).toBe(401);
     expect((await stack.app.inject({ method: 'PUT', url: '/v1/me/consents/personalised_ads', payload: { granted: true } })).statusCode).toBe(401);
@@ -44,7 +44,7 @@ describe.each(ENGINES)('a person’s consents over HTTP on %s', (kind) => {
     expect((await stack.app.inject({ method: 'GET', url: `/v1/me/consents/receipts/${withdrawn.json().receiptId}`, headers: bearer(other.token) })).statusCode).toBe(404);
   });
 
-  it('unknown purpose → 400 UNKNOWN_PURPOSE; a contract purpose → 400 PURPOSE_NEEDS_NO_CONSENT; extra fields → UNKNOWN_FIELD', async () => {
+  it('R-USE-1: unknown purpose → 400 UNKNOWN_PURPOSE; a contract purpose → 400 PURPOSE_NEEDS_NO_CONSENT; extra fields → UNKNOWN_FIELD', async () => {
     const { token } = await newUser(stack);
     const unknown = await stack.app.inject({ method: 'PUT', url: '/v1/me/consents/spy', headers: bearer(token), payload: { granted: true } });
     expect(unknown.statusCode).toBe(400);

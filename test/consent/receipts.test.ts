@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { ENGINES, PG_URL, createStack, type TestStack } from '../support/engines.js';
 import { systemContext } from '../../src/internal/context.js';
 
 const ctx = systemContext('test');
@@ -51,7 +53,7 @@ describe.each(ENGINES)('consent receipts on %s', (kind) => {
     await expect(jwtVerify(`${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${sig}`, createLocalJWKSet(jwks))).rejects.toThrow();
   });
 
-  it('a receipt of a sensitive purpose says so; another subject cannot read it', async () => {
+  it('R-USE-5: a receipt of a sensitive purpose says so; another subject cannot read it', async () => {
     const s = randomUUID();
     const { consents } = stack.services.consent;
     const db = stack.services.engine.db;
@@ -61,8 +63,8 @@ describe.each(ENGINES)('consent receipts on %s', (kind) => {
     await expect(consents.receipt(db, randomUUID(), r.receiptId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('the signing key is generated once and kept in the store: a second instance publishes the same key', async () => {
-    const again = await createStack(kind, kind === 'postgres' ? { schema: stack.schema! } : { dataDir: stack.config.dataDir });
+  it('R-USE-5: the signing key is generated once and kept in the store: a second instance publishes the same key', async () => {
+    const again = await createStack(kind, { dataDir: stack.config.dataDir, ...(kind === 'postgres' ? { schema: stack.schema! } : {}) });
     try {
       expect(again.services.consent.receiptSigner.jwks()).toEqual(stack.services.consent.receiptSigner.jwks());
     } finally {
@@ -70,5 +72,33 @@ describe.each(ENGINES)('consent receipts on %s', (kind) => {
     }
     const secret = `${stack.config.dataDir}/cookie-secret`;
     expect(fs.statSync(secret).mode & 0o777).toBe(0o600);
+  });
+
+  it('R-SEC-4, R-USE-5: the private signing key is sealed by the vault: no copy of the store holds it in clear, and it survives a key rotation', async () => {
+    const db = stack.services.engine.db;
+    const row = await db.selectFrom('consent_signing_keys').selectAll().executeTakeFirstOrThrow();
+    expect(row.private_jwk).toBe('');
+    expect(row.private_sealed).not.toBeNull();
+    const jwk = JSON.parse(await stack.services.vault.openServiceSecret(db, row.vault_key_id!, 'consent_receipt_signing_key', row.private_sealed!)) as { d: string };
+    expect(jwk.d.length).toBeGreaterThan(40);
+    // The private scalar appears nowhere in the data store's files (SQLite) or in a dump of its schemas (PostgreSQL).
+    const dump = kind === 'sqlite'
+      ? Buffer.concat(fs.readdirSync(stack.config.dataDir).filter((f) => f.startsWith('pledge.db')).map((f) => fs.readFileSync(path.join(stack.config.dataDir, f))))
+      : execFileSync('pg_dump', ['--dbname', PG_URL, `--schema=${stack.schema}`, `--schema=${stack.schema}_keys`], { maxBuffer: 256 * 1024 * 1024 });
+    expect(dump.length).toBeGreaterThan(10_000);
+    expect(dump.includes(Buffer.from(row.public_jwk))).toBe(true);
+    expect(dump.includes(Buffer.from(jwk.d))).toBe(false);
+    // A rotation re-wraps the signing key's vault key with every other: a new instance still signs with the published key.
+    const rotated = await stack.services.vault.rotateKeys(db, ctx);
+    expect(rotated.retired).toEqual([1]);
+    const again = await createStack(kind, { dataDir: stack.config.dataDir, ...(kind === 'postgres' ? { schema: stack.schema! } : {}) });
+    try {
+      const s = randomUUID();
+      const result = await again.services.consent.consents.set(again.services.engine.db, ctx, { subjectId: s, purpose: 'promotions', granted: true, source: 'api', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+      const { jws } = await again.services.consent.consents.receipt(again.services.engine.db, s, result.receiptId);
+      await expect(jwtVerify(jws, createLocalJWKSet(stack.services.consent.receiptSigner.jwks() as unknown as JSONWebKeySet))).resolves.toBeTruthy();
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, PG_URL, createStack, tmpDir, withSearchPath, type TestStack } from '../support/engines.js';
+import { ENGINES, PG_URL, createStack, withSearchPath, type TestStack } from '../support/engines.js';
 import { ROOT } from '../support/cli.js';
 import { systemContext } from '../../src/internal/context.js';
 import { person } from '../support/people.js';
@@ -37,8 +37,8 @@ describe.skipIf(!ENGINES.includes('postgres'))('two pledge server processes on o
   beforeAll(async () => {
     stack = await createStack('postgres');
     key = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'shop')).secret;
-    // One data directory (key ring, cookie secret), as two instances of one deployment share their configuration.
-    const env = { PLEDGE_DATA_DIR: tmpDir(), DATABASE_URL: withSearchPath(PG_URL, stack.schema!), RATE_LIMIT_PER_MINUTE: '100000' };
+    // One data directory (key ring, cookie secret) for the test's own instance and both servers, as instances of one deployment share their key provider.
+    const env = { PLEDGE_DATA_DIR: stack.config.dataDir, DATABASE_URL: withSearchPath(PG_URL, stack.schema!), RATE_LIMIT_PER_MINUTE: '100000' };
     a = await serve(env);
     // B also serves the decision API alone on an internal port (PLEDGE_DECISIONS_PORT); decisions are asked there.
     b = await serve({ ...env, PLEDGE_DECISIONS_PORT: '0' });

@@ -84,7 +84,7 @@ describe.each(ENGINES)('web consent signals on %s', (kind) => {
     expect(view.categories).toEqual({ necessary: true, preferences: false, analytics: true, marketing: false });
   });
 
-  it('TCF v2.2: the TC string we produce decodes with @iabtcf/core to exactly the purposes of the consent state', async () => {
+  it('R-TEL-5, R-CHO-4: TCF v2.2: the TC string we produce decodes with @iabtcf/core to exactly the purposes of the consent state', async () => {
     const none = TCString.decode((await get()).json().tcString);
     for (let p = 1; p <= 11; p++) expect(none.purposeConsents.has(p), `purpose ${p}`).toBe(false);
     const all = await put({ preferences: true, analytics: true, marketing: true });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { PledgeMigration } from '../../internal/db/migration.js';
+import { columnTypes } from '../../internal/db/columns.js';
 
 export const consentMigrations: PledgeMigration[] = [
   {
@@ -103,6 +104,15 @@ export const consentMigrations: PledgeMigration[] = [
     name: '0302_api_key_scope',
     async up(db) {
       await db.schema.alterTable('api_keys').addColumn('scope', 'text', (c) => c.notNull().defaultTo('service')).execute();
+    },
+  },
+  {
+    // The receipt signing key's private half moves under a vault key (ReceiptSigner.init seals a clear one it finds
+    // and empties `private_jwk`): whoever holds a copy of the data store alone can no longer forge receipts.
+    name: '0830_signing_key_sealed',
+    async up(db, kind) {
+      await db.schema.alterTable('consent_signing_keys').addColumn('private_sealed', columnTypes(kind).bytes).execute();
+      await db.schema.alterTable('consent_signing_keys').addColumn('vault_key_id', 'text').execute();
     },
   },
 ];

@@ -49,8 +49,8 @@ export function cookieSecret(dataDir: string): string {
 export async function createConsentModule(inputs: { config: Config; policy: CompiledPolicy; engine: Engine; audit: AuditLog }): Promise<ConsentModule> {
   const { config, policy, engine, audit } = inputs;
   const decisions = new DecisionEngine(engine, policy);
+  // Its key is opened by the vault, which needs this module's decisions first: services.ts calls init after both exist.
   const receiptSigner = new ReceiptSigner();
-  await receiptSigner.init(engine.db);
   await decisions.start();
   const consents = new ConsentLedger(policy, audit, decisions, receiptSigner);
   const cookieConsent = new CookieConsentService(policy, consents, decisions, new TcfEncoder(vendorListFile(config.policyFile), policy.controller.jurisdiction));

@@ -39,7 +39,11 @@ export interface ConsentReceiptsTable {
 export interface ConsentSigningKeysTable {
   kid: string;
   public_jwk: string;
+  /** Empty: the private key is sealed in `private_sealed` (a key from before 0830 is sealed at the next start). */
   private_jwk: string;
+  private_sealed: Buffer | null;
+  /** The vault key (kind `service`) that seals `private_sealed`. */
+  vault_key_id: string | null;
   created_at: string;
 }
 

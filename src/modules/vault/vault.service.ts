@@ -3,7 +3,7 @@ import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import { nowIso } from '../../internal/db/columns.js';
 import { AppError } from '../../internal/errors/app-error.js';
-import type { ActorContext } from '../../internal/context.js';
+import { systemContext, type ActorContext } from '../../internal/context.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import { categoryOfField } from '../policy/classifier.js';
 import type { DecisionGate } from '../consent/decision.js';
@@ -221,6 +221,23 @@ export class Vault {
     return out;
   }
 
+  /**
+   * Seals a secret of Pledge's own (a signing key, not personal data) under a fresh key of kind `service` in the
+   * key store: a stolen data store or backup does not reveal it, and `keys rotate` re-wraps its key with every
+   * other. Not a person's data, so no policy category and no decision: only the service that stored it opens it.
+   */
+  async sealServiceSecret(db: Kysely<Database>, name: string, plaintext: string): Promise<{ readonly keyId: string; readonly sealed: Buffer }> {
+    const keyId = await this.createSubject(db, systemContext('vault'), 'service');
+    const key = await this.dataKey(db, keyId);
+    return { keyId, sealed: sealField(key.dek, { table: SERVICE_SECRETS, field: name, subjectId: keyId, dekVersion: key.dekVersion }, plaintext) };
+  }
+
+  /** Opens what `sealServiceSecret` sealed; a value moved to another key or name fails to open. */
+  async openServiceSecret(db: Kysely<Database>, keyId: string, name: string, sealed: Buffer): Promise<string> {
+    const key = await this.dataKey(db, keyId);
+    return openField(key.dek, { table: SERVICE_SECRETS, field: name, subjectId: keyId, dekVersion: key.dekVersion }, sealed);
+  }
+
   /** Keyed blind index (HMAC-SHA256) of a normalised e-mail or E.164 phone, for lookup and uniqueness. */
   blindIndex(kind: BlindIndexKind, value: string, defaultRegion?: string): string {
     return blindIndexOf(this.o.keys.indexKey(), kind, value, defaultRegion);
@@ -287,5 +304,8 @@ export class Vault {
     return entry;
   }
 }
+
+/** The associated-data table name of service secrets: never a policy table, so never confused with personal fields. */
+const SERVICE_SECRETS = 'pledge_service_secrets';
 
 const erased = (): AppError => new AppError('SUBJECT_ERASED', 'The data of this person has been erased');

@@ -1,6 +1,7 @@
 /** Domain types of the vault: subjects, wrapped keys and the key-provider seam. */
 
-export type SubjectKind = 'account' | 'contact';
+/** `service`: not a person — a key of Pledge's own that seals one of its secrets (see Vault.sealServiceSecret). */
+export type SubjectKind = 'account' | 'contact' | 'service';
 
 /** A data key sealed by a key-encryption key (KEK), with the KEK version that can open it. */
 export interface WrappedKey {
