@@ -70,6 +70,23 @@ describe.each(ENGINES)('web consent signals on %s', (kind) => {
     expect((await decisions.decide({ subjectId: s, purpose: 'personalised_ads', category: 'user.contact.email' })).allow).toBe(true);
   });
 
+  it('R-TEL-5: Consent Mode v2 for a signed-in person: ad storage and user data follow the marketing cookies, ad personalisation also needs the personalised-ads consent', async () => {
+    const s = randomUUID();
+    const { consents, cookieConsent } = stack.services.consent;
+    const db = stack.services.engine.db;
+    const set = (purpose: string, granted: boolean) => consents.set(db, ctx, { subjectId: s, purpose, granted, source: 'web', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    const mode = async () => (await cookieConsent.state(db, ctx, { subjectId: s, gpc: false })).consentMode;
+    expect(await mode()).toMatchObject({ ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied' });
+    await set('cookies_marketing', true);
+    expect(await mode()).toMatchObject({ ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'denied' });
+    await set('personalised_ads', true);
+    expect(await mode()).toMatchObject({ ad_storage: 'granted', ad_user_data: 'granted', ad_personalization: 'granted', analytics_storage: 'denied' });
+    await set('personalised_ads', false);
+    expect(await mode()).toMatchObject({ ad_storage: 'granted', ad_personalization: 'denied' });
+    await set('cookies_marketing', false);
+    expect(await mode()).toMatchObject({ ad_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied' });
+  });
+
   it('R-CHO-4: the banner choices of a visitor are merged into the ledger at sign-in', async () => {
     const s = randomUUID();
     const res = await put({ analytics: true });
