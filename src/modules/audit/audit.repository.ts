@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
+import { actorLabel } from '../../internal/context.js';
 import type { AuditRow, NewAuditRow } from './audit.table.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -40,3 +41,19 @@ export const readPage = (db: Db, afterSeq: number, limit: number): Promise<Audit
 
 export const listForSubject = (db: Db, subjectId: string, limit = 1000): Promise<AuditRow[]> =>
   db.selectFrom('audit_log').selectAll().where('subject_id', '=', subjectId).orderBy('seq').limit(limit).execute();
+
+/**
+ * One page of the entries about a subject written by anyone but the subject themself (staff, services, jobs), in
+ * seq order after `afterSeq`: the right of access lists who else used the person's data (R-DSR-1). The actor is
+ * filtered here, in SQL, so a page is never emptied by the person's own entries and a walk reaches every one.
+ */
+export const pageByOthersAbout = (db: Db, subjectId: string, afterSeq: number, limit: number): Promise<Pick<AuditRow, 'seq' | 'at' | 'actor' | 'action' | 'purpose'>[]> =>
+  db
+    .selectFrom('audit_log')
+    .select(['seq', 'at', 'actor', 'action', 'purpose'])
+    .where('subject_id', '=', subjectId)
+    .where('actor', '<>', actorLabel({ type: 'user', id: subjectId }))
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();

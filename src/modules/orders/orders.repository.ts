@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { NewOrderRow, OrderRow } from './orders.table.js';
 
@@ -11,6 +11,30 @@ export async function insertOrder(db: Db, row: NewOrderRow): Promise<void> {
 /** An owner's orders, newest first; always scoped by subject so nobody reads another's orders. */
 export function listForSubject(db: Db, subjectId: string, limit: number): Promise<OrderRow[]> {
   return db.selectFrom('orders').selectAll().where('subject_id', '=', subjectId).orderBy('placed_at', 'desc').orderBy('id').limit(limit).execute();
+}
+
+/** Where a keyset walk of an owner's orders stands: the last row read (newest first, ties by id). */
+export interface OrderCursor {
+  readonly placedAt: string;
+  readonly id: string;
+}
+
+/** Rows after the cursor in the walk's order (`placed_at` descending, then `id` ascending), for the index `orders_subject`. */
+const after = (c: OrderCursor) => (eb: ExpressionBuilder<Database, 'orders'>) =>
+  eb.or([eb('placed_at', '<', c.placedAt), eb.and([eb('placed_at', '=', c.placedAt), eb('id', '>', c.id)])]);
+
+/** One page of an owner's orders after `from` (keyset: no offset, so a page costs the same however deep the walk). */
+export function pageForSubject(db: Db, subjectId: string, from: OrderCursor | undefined, limit: number): Promise<OrderRow[]> {
+  let q = db.selectFrom('orders').selectAll().where('subject_id', '=', subjectId);
+  if (from) q = q.where(after(from));
+  return q.orderBy('placed_at', 'desc').orderBy('id').limit(limit).execute();
+}
+
+/** Like `pageForSubject`, but only what a legal-hold listing needs: no ciphertext is read. */
+export function holdPageForSubject(db: Db, subjectId: string, from: OrderCursor | undefined, limit: number): Promise<Pick<OrderRow, 'id' | 'placed_at' | 'legal_hold_until'>[]> {
+  let q = db.selectFrom('orders').select(['id', 'placed_at', 'legal_hold_until']).where('subject_id', '=', subjectId);
+  if (from) q = q.where(after(from));
+  return q.orderBy('placed_at', 'desc').orderBy('id').limit(limit).execute();
 }
 
 export function byId(db: Db, subjectId: string, id: string): Promise<OrderRow | undefined> {

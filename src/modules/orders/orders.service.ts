@@ -21,6 +21,15 @@ export interface OrdersServiceOptions {
 
 const MAX_LISTED = 500;
 
+/** Orders per page when a rights export walks all of them: one page of rows is what it holds at a time. */
+export const EXPORT_PAGE = 1000;
+
+/** An order as a legal-hold listing names it: its id and until when tax law keeps it. */
+export interface OrderHold {
+  readonly id: string;
+  readonly legalHoldUntil: string;
+}
+
 /** What an invoice needs when an order is kept under its tax-law hold; the credit check is not (nor allowed for legal_obligation). */
 const HELD_FIELDS = ['items', 'delivery', 'billing_address', 'bank_account', 'card', 'contact_records'] as const;
 
@@ -93,6 +102,26 @@ export class OrdersService {
     const out: OrderView[] = [];
     for (const row of rows) out.push(await openOrder(this.o.vault, this.o.db, row, 'subject_rights'));
     return out;
+  }
+
+  /**
+   * Every one of the owner's orders, newest first, for the rights export and `GET /v1/me/data` (R-DSR-1, R-DSR-6):
+   * opened like `list` (purpose `subject_rights`) but without its cap, read in keyset pages of `pageSize` so that
+   * one page is in memory at a time however many orders the person has.
+   */
+  async *everyOrder(ctx: ActorContext, pageSize = EXPORT_PAGE): AsyncGenerator<OrderView> {
+    const subjectId = userSubject(ctx);
+    for await (const row of walk((from) => repo.pageForSubject(this.o.db, subjectId, from, pageSize), pageSize)) {
+      yield await openOrder(this.o.vault, this.o.db, row, 'subject_rights');
+    }
+  }
+
+  /** Every one of the owner's orders with the end of its tax-law hold, paged like `everyOrder`; ids and dates only, nothing is opened. */
+  async *holds(ctx: ActorContext, pageSize = EXPORT_PAGE): AsyncGenerator<OrderHold> {
+    const subjectId = userSubject(ctx);
+    for await (const row of walk((from) => repo.holdPageForSubject(this.o.db, subjectId, from, pageSize), pageSize)) {
+      yield { id: row.id, legalHoldUntil: row.legal_hold_until };
+    }
   }
 
   /**
@@ -195,6 +224,20 @@ export class OrdersService {
   /** Physical purge after crypto-shredding: the person's remaining orders (held ones belong to the hold subject now). */
   deleteAllFor(db: Kysely<Database> | Transaction<Database>, subjectId: string): Promise<number> {
     return repo.deleteAllFor(db, subjectId);
+  }
+}
+
+/** A keyset walk: page after page, each read after the last row of the one before, until a short page. */
+async function* walk<R extends { readonly id: string; readonly placed_at: string }>(read: (from: repo.OrderCursor | undefined) => Promise<R[]>, pageSize: number): AsyncGenerator<R> {
+  // A page of 0 (or a fraction) would never end the walk.
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error(`an order page holds at least one order (got ${pageSize})`);
+  let from: repo.OrderCursor | undefined;
+  for (;;) {
+    const rows = await read(from);
+    yield* rows;
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    from = { placedAt: last.placed_at, id: last.id };
   }
 }
 

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ActorContext } from '../../internal/context.js';
-import { listForSubject } from '../audit/audit.repository.js';
+import { isAppError } from '../../internal/errors/app-error.js';
+import { pageByOthersAbout } from '../audit/audit.repository.js';
 import { eventsPage, type EventCursor } from '../consent/consent.repository.js';
 import type { RightsDeps } from './rights.deps.js';
 import { toRequest } from './rights.mapper.js';
 import * as repo from './rights.repository.js';
 import { EXPORT_SCHEMA_ID } from './rights.export.js';
+import { HOLD_REASON } from './rights.holds.js';
 
 /**
  * One part of what we hold about a person: a single value, or a list produced item by item. Both are thunks,
@@ -17,8 +19,14 @@ export const TELEMETRY_NOTE =
   'Usage statistics of the User Experience Program are stored under a pseudonym that changes every epoch and is not ' +
   'kept with your account; once an epoch ends we can no longer tell which events were yours, so they are described here, not included.';
 
-/** How many audit entries about the person the access view lists. */
-const MAX_ACCESSES = 10_000;
+/** Rows per page when orders, legal holds and accesses are walked: one page is in memory at a time, whatever the total. */
+const EXPORT_PAGE = 1000;
+
+/** A store the document could not read in full, and why (a code, never a value). */
+interface Missing {
+  readonly store: string;
+  readonly reason: string;
+}
 
 async function* each<T, U>(list: () => Promise<readonly T[]>, map: (t: T) => U | undefined): AsyncGenerator<U> {
   for (const x of await list()) {
@@ -36,7 +44,9 @@ const none = (): Promise<never[]> => Promise.resolve([]);
 export function collect(deps: RightsDeps, subjectId: string): Section[] {
   const ctx: ActorContext = { actor: { type: 'user', id: subjectId }, requestId: randomUUID(), purpose: 'subject_rights' };
   const { db, accounts, orders, devices, contacts, sealed, ledger } = deps;
-  const missing: { store: string; reason: string }[] = [];
+  const pageSize = deps.exportPageSize ?? EXPORT_PAGE;
+  // Filled in while the sections are read (a store failing part-way is named too): `notIncluded` is read last.
+  const missing: Missing[] = [];
   if (!accounts) missing.push({ store: 'account', reason: 'module not available in this build' });
   if (!orders) missing.push({ store: 'orders', reason: 'module not available in this build' });
   if (!devices) missing.push({ store: 'devices', reason: 'module not available in this build' });
@@ -48,8 +58,8 @@ export function collect(deps: RightsDeps, subjectId: string): Section[] {
     { name: 'generatedAt', value: async () => new Date().toISOString() },
     { name: 'policyVersion', value: async () => deps.policy.version },
     { name: 'account', value: async () => (accounts ? accounts.profile(db, subjectId, 'subject_rights').catch(() => null) : null) },
-    // Orders: the card appears as token, brand and last four digits only; the number was never stored.
-    { name: 'orders', items: () => each(orders ? () => orders.list(ctx).catch(() => []) : none, (o) => o) },
+    // Orders: all of them, page by page; the card appears as token, brand and last four digits only (the number was never stored).
+    { name: 'orders', items: () => (orders ? asFarAsReadable('orders', missing, orders.everyOrder(ctx, pageSize)) : each(none, (x) => x)) },
     // Devices: the current location only, at the precision it was stored with.
     { name: 'devices', items: () => each(devices ? () => devices.list(ctx).catch(() => []) : none, (d) => d) },
     // People the person shared with: what the person gave us about them, nothing the contact added themselves.
@@ -73,9 +83,9 @@ export function collect(deps: RightsDeps, subjectId: string): Section[] {
         ),
     },
     { name: 'corrections', items: () => each(() => repo.correctionsOf(db, subjectId), (c) => ({ field: c.field, at: c.at, requestId: c.request_id })) },
-    // Accesses by anyone but the person: staff, services and jobs that read or changed their data.
-    { name: 'accesses', items: () => each(() => listForSubject(db, subjectId, MAX_ACCESSES), (a) => (a.actor === `user:${subjectId}` ? undefined : { at: a.at, actor: a.actor, action: a.action, purpose: a.purpose })) },
-    { name: 'legalHolds', value: () => legalHolds(deps, subjectId, ctx) },
+    // Accesses by anyone but the person: staff, services and jobs that read or changed their data, every one of them.
+    { name: 'accesses', items: () => accesses(deps, subjectId, pageSize) },
+    { name: 'legalHolds', items: () => legalHolds(deps, subjectId, ctx, pageSize, missing) },
     { name: 'telemetry', value: async () => ({ included: false, description: TELEMETRY_NOTE }) },
     { name: 'notIncluded', value: async () => missing },
   ];
@@ -89,12 +99,54 @@ async function* sealedValues(deps: RightsDeps, ctx: ActorContext): AsyncGenerato
   }
 }
 
-/** Records kept for a legal reason, with the reason and the end date: orders' tax retention, and holds kept after erasure. */
-async function legalHolds(deps: RightsDeps, subjectId: string, ctx: ActorContext): Promise<unknown[]> {
-  const kept = (await repo.holdsOf(deps.db, subjectId)).map((h) => ({ record: `${h.record_type}:${h.record_id}`, reason: h.reason, until: h.until }));
-  const live = deps.orders ? (await deps.orders.list(ctx).catch(() => [])).map((o) => ({ record: `order:${o.id}`, reason: 'tax_law_invoice_retention', until: o.legalHoldUntil })) : [];
-  const seen = new Set(kept.map((k) => k.record));
-  return [...kept, ...live.filter((l) => !seen.has(l.record))];
+/**
+ * A store's items as far as they can be read. A store failing part-way (its key shredded meanwhile, a decision
+ * denied) ends its list there and is named under `notIncluded`, so a short list is never handed over as the whole.
+ */
+async function* asFarAsReadable<T>(store: string, missing: Missing[], items: AsyncIterable<T>): AsyncGenerator<T> {
+  let read = 0;
+  try {
+    for await (const x of items) {
+      yield x;
+      read++;
+    }
+  } catch (e) {
+    const code = isAppError(e) ? e.code : 'READ_FAILED';
+    missing.push({ store, reason: read === 0 ? `could not be read (${code})` : `only the first ${read} items could be read (${code})` });
+  }
+}
+
+/**
+ * Every audit entry about the person written by someone else, oldest first, page by page: the audit module filters
+ * out the person's own entries in SQL, so no page fills up with them and no one else's access is cut off.
+ */
+async function* accesses(deps: RightsDeps, subjectId: string, pageSize: number): AsyncGenerator<unknown> {
+  let after = 0;
+  for (;;) {
+    const rows = await pageByOthersAbout(deps.db, subjectId, after, pageSize);
+    for (const a of rows) yield { at: a.at, actor: a.actor, action: a.action, purpose: a.purpose };
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    after = last.seq;
+  }
+}
+
+/**
+ * Records kept for a legal reason, with the reason and the end date, page by page: holds kept after erasure, then
+ * the tax retention of the person's own orders. No order is listed twice: the erasure re-keys an order to its hold
+ * subject (so it leaves the person's orders) in the same transaction that records its hold.
+ */
+async function* legalHolds(deps: RightsDeps, subjectId: string, ctx: ActorContext, pageSize: number, missing: Missing[]): AsyncGenerator<unknown> {
+  let from: repo.HoldCursor | undefined;
+  for (;;) {
+    const rows = await repo.holdsPage(deps.db, subjectId, from, pageSize);
+    for (const h of rows) yield { record: `${h.record_type}:${h.record_id}`, reason: h.reason, until: h.until };
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) break;
+    from = { until: last.until, recordType: last.record_type, recordId: last.record_id };
+  }
+  if (!deps.orders) return;
+  for await (const o of asFarAsReadable('legalHolds', missing, deps.orders.holds(ctx, pageSize))) yield { record: `order:${o.id}`, reason: HOLD_REASON, until: o.legalHoldUntil };
 }
 
 /** The whole document in memory, for `GET /v1/me/data` (the export streams the same sections to a file instead). */

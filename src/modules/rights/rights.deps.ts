@@ -46,6 +46,8 @@ export interface RightsDeps {
   readonly rectifiers?: Rectifiers | undefined;
   /** Per kind of part (device, contact, order delivery): erases it through the owning module; false when not the person's. */
   readonly partialErasers?: Readonly<Partial<Record<PartialKind, PartialEraser>>> | undefined;
+  /** Rows per page when the access view and the export walk orders, legal holds and accesses (default 1,000; tests cross pages with less). */
+  readonly exportPageSize?: number | undefined;
 }
 
 /**

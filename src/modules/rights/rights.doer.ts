@@ -3,9 +3,9 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError } from '../../internal/errors/app-error.js';
-import type { Corrections, DeclineReason, RequestParams, RequestType, RightsRequest } from './rights.js';
+import { DECLINE_EXPLANATIONS, SUPERVISORY_AUTHORITY_NOTE, type Corrections, type DeclineReason, type RequestParams, type RequestType, type RightsRequest } from './rights.js';
 import type { RightsDeps } from './rights.deps.js';
-import type { RightsWork, WorkOutcome } from './rights.work.js';
+import type { DeclinedRequest, RightsWork, WorkOutcome } from './rights.work.js';
 import { collect } from './rights.collector.js';
 import { writeExport } from './rights.export.js';
 import { exportDir, removeExportFiles } from './rights.files.js';
@@ -107,6 +107,24 @@ export class RightsDoer implements RightsWork {
     return async (trx) => {
       await outbox.enqueue(trx, { subjectId: request.subjectId, purpose: 'subject_rights', kind: 'rights_request_extended', message: { to, subject: 'Your privacy request will take longer', text } });
     };
+  }
+
+  /**
+   * Tells the person why their request was declined and where to complain (R-DSR-4; GDPR Art. 12(4)), through the
+   * outbox like the extension notice. The decline is only known inside its transaction (screening counts there), so
+   * the address is read through that transaction: the account row, the decision and the key all come through `trx`,
+   * never a second connection. The message holds the reason code and its fixed explanation, no staff free text.
+   */
+  async declineNotice(trx: Transaction<Database>, request: DeclinedRequest): Promise<void> {
+    const { accounts, outbox } = this.deps;
+    if (!accounts || !outbox) return;
+    const to = await accounts.emailOf(trx, request.subjectId, 'subject_rights').catch(() => undefined);
+    if (!to) return;
+    const text =
+      `Your ${request.type.replaceAll('_', ' ')} request (reference ${request.id}) of ${request.receivedAt.slice(0, 10)} has been declined.\n\n` +
+      `Why: ${DECLINE_EXPLANATIONS[request.reason]} (reason code ${request.reason})\n\n` +
+      `${SUPERVISORY_AUTHORITY_NOTE} You may also seek a judicial remedy. Making a request is free of charge.`;
+    await outbox.enqueue(trx, { subjectId: request.subjectId, purpose: 'subject_rights', kind: 'rights_request_declined', message: { to, subject: 'Your privacy request was declined', text } });
   }
 }
 

@@ -80,4 +80,11 @@ export const rightsMigrations: PledgeMigration[] = [
       await db.schema.alterTable('rights_requests').addColumn('work_lease_until', 'text').execute();
     },
   },
+  {
+    // The access view and the export walk a person's legal holds page by page (R-DSR-6): a range of this index per page.
+    name: '0800_rights_legal_holds_subject',
+    async up(db) {
+      await db.schema.createIndex('rights_legal_holds_subject').ifNotExists().on('rights_legal_holds').columns(['subject_id', 'until', 'record_type', 'record_id']).execute();
+    },
+  },
 ];

@@ -111,6 +111,27 @@ export async function addHold(db: Db, row: LegalHoldRow): Promise<void> {
 
 export const holdsOf = (db: Db, subjectId: string): Promise<LegalHoldRow[]> => db.selectFrom('rights_legal_holds').selectAll().where('subject_id', '=', subjectId).orderBy('until').execute();
 
+/** Where a walk of a person's legal holds stands: the last hold read (by end date, then record). */
+export interface HoldCursor {
+  readonly until: string;
+  readonly recordType: string;
+  readonly recordId: string;
+}
+
+/** One page of a person's legal holds after `from`, by end date then record (keyset, index `rights_legal_holds_subject`). */
+export function holdsPage(db: Db, subjectId: string, from: HoldCursor | undefined, limit: number): Promise<LegalHoldRow[]> {
+  let q = db.selectFrom('rights_legal_holds').selectAll().where('subject_id', '=', subjectId);
+  if (from) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('until', '>', from.until),
+        eb.and([eb('until', '=', from.until), eb.or([eb('record_type', '>', from.recordType), eb.and([eb('record_type', '=', from.recordType), eb('record_id', '>', from.recordId)])])]),
+      ]),
+    );
+  }
+  return q.orderBy('until').orderBy('record_type').orderBy('record_id').limit(limit).execute();
+}
+
 /** Exports whose link has expired: the sweep deletes the file and forgets its name. */
 export const expiredExports = (db: Db, nowIso: string): Promise<RequestRow[]> =>
   db.selectFrom('rights_requests').selectAll().where('export_file', 'is not', null).where('export_expires_at', '<=', nowIso).execute();

@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import { NEEDS_STEP_UP, type Corrections, type DeclineReason, type RequestParams, type RequestStatus, type RequestType, type RightsRequest, type Verification } from './rights.js';
 import { screen } from './rights.screening.js';
-import type { RightsWork } from './rights.work.js';
+import type { DeclinedRequest, RightsWork } from './rights.work.js';
 import { toRequest } from './rights.mapper.js';
 import * as repo from './rights.repository.js';
 import { WorkLeases } from './rights.lease.js';
@@ -56,7 +56,7 @@ export class RightsService {
       });
       await this.step(trx, ctx, id, input.subjectId, 'received', null, { type: input.type, filedBy: ctx.actor.type });
       const reason = await screen(trx, this.policy, { requestId: id, subjectId: input.subjectId, type: input.type, params: input.params, receivedAt: at }, targetReason);
-      if (reason) await this.decline(trx, ctx, id, input.subjectId, reason);
+      if (reason) await this.decline(trx, ctx, { id, subjectId: input.subjectId, type: input.type, receivedAt: at, reason });
       return reason;
     });
     if (decline) return this.get(id);
@@ -86,7 +86,7 @@ export class RightsService {
       // Not while its work runs (it would end both declined and completed), nor once it has closed meanwhile.
       const open = await repo.updateRequestIf(trx, id, { notStatus: ['completed', 'declined'], idleAt: new Date().toISOString() }, { updated_at: new Date().toISOString() });
       if (!open) throw new AppError('REQUEST_BUSY', 'The request is being worked on or has just closed');
-      await this.decline(trx, ctx, id, request.subjectId, reason);
+      await this.decline(trx, ctx, { ...request, reason });
     });
     return this.get(id);
   }
@@ -185,7 +185,7 @@ export class RightsService {
       } catch (e) {
         // A correction whose new value is refused (an invalid e-mail, a taken phone) cannot be resumed: its values
         // are not kept. It is closed as UNREALISTIC and the person gets the module's error to fix and file again.
-        if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, id, request.subjectId, 'UNREALISTIC'));
+        if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, { ...request, reason: 'UNREALISTIC' }));
         throw e;
       }
       await this.db.transaction().execute(async (trx) => {
@@ -199,9 +199,11 @@ export class RightsService {
     return this.get(id);
   }
 
-  private async decline(trx: Transaction<Database>, ctx: ActorContext, id: string, subjectId: string, reason: DeclineReason): Promise<void> {
-    await repo.updateRequest(trx, id, { decline_reason: reason });
-    await this.step(trx, ctx, id, subjectId, 'declined', reason, { reason });
+  /** Every decline (screening, staff, a refused correction) records the reason and tells the person, in one transaction. */
+  private async decline(trx: Transaction<Database>, ctx: ActorContext, request: DeclinedRequest): Promise<void> {
+    await repo.updateRequest(trx, request.id, { decline_reason: request.reason });
+    await this.step(trx, ctx, request.id, request.subjectId, 'declined', request.reason, { reason: request.reason });
+    await this.work.declineNotice(trx, request);
   }
 
   private async step(trx: Transaction<Database>, ctx: ActorContext, id: string, subjectId: string, status: RequestStatus, reason: string | null, details: Record<string, string | number | boolean>): Promise<void> {

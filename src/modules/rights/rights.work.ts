@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
-import type { Corrections, RightsRequest } from './rights.js';
+import type { Corrections, DeclineReason, RequestType, RightsRequest } from './rights.js';
 import type { TargetCheck } from './rights.screening.js';
 import type { RequestRow } from './rights.table.js';
 
@@ -23,4 +23,18 @@ export interface RightsWork {
    * the returned writer queues the message inside it. Undefined when the person has no address any more.
    */
   extensionNotice(request: RightsRequest, dueAt: string, reason: string): Promise<((trx: Transaction<Database>) => Promise<void>) | undefined>;
+  /**
+   * R-DSR-4: queues, in the transaction that declines the request, the message telling the person why and that they
+   * may complain to a supervisory authority. Nothing is queued when the person has no address any more.
+   */
+  declineNotice(trx: Transaction<Database>, request: DeclinedRequest): Promise<void>;
+}
+
+/** What the decline message names: the request and the reason code. */
+export interface DeclinedRequest {
+  readonly id: string;
+  readonly subjectId: string;
+  readonly type: RequestType;
+  readonly receivedAt: string;
+  readonly reason: DeclineReason;
 }
