@@ -42,12 +42,13 @@ describe.each(ENGINES)('R-CLS-1 at write time in the telemetry stores on %s', (k
     const row = { id: crypto.randomUUID(), subject_id: null, at: new Date().toISOString(), ip: '203.0.113.7', ip_prefix: '203.0.113.0/24', ip_truncated: 0, browser: 'Firefox 120', os: 'Linux', language: 'de', referrer: null, method: 'GET', route: '/v1/x', status: 200, clickstream: 'c1' };
     const failures: unknown[] = [];
     const before = await count('access_log');
-    const undeclared = new AccessLogWriter(engine.db, without(policy, 'access_log.referrer'), (e) => failures.push(e));
+    const noSealing = () => Promise.reject(new Error('an anonymous row is never sealed'));
+    const undeclared = new AccessLogWriter(engine.db, without(policy, 'access_log.referrer'), noSealing, (e) => failures.push(e));
     undeclared.push(row);
     await undeclared.flush();
     expect(failures).toEqual([expect.objectContaining({ code: 'UNDECLARED_FIELD' })]);
     expect(await count('access_log')).toBe(before);
-    const declared = new AccessLogWriter(engine.db, policy, (e) => failures.push(e));
+    const declared = new AccessLogWriter(engine.db, policy, noSealing, (e) => failures.push(e));
     declared.push({ ...row, id: crypto.randomUUID() });
     await declared.flush();
     expect(failures).toHaveLength(1);

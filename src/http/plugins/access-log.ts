@@ -8,7 +8,9 @@ import { AccessLogWriter, Clickstream, describeAgent, primaryLanguage, referrerO
  * cookie-less clickstream id. Added on the root instance so that it sees every route, the 404s included.
  */
 export function registerAccessLog(app: FastifyInstance): void {
-  const writer = new AccessLogWriter(app.services.engine.db, app.services.policy, (e) => app.log.warn({ err: e instanceof Error ? e.message : 'unknown' }, 'access log: a batch could not be written'));
+  const { engine, vault } = app.services;
+  const sealIp = (subjectId: string, ip: string) => vault.encrypt(engine.db, subjectId, 'access_log', 'ip_sealed', ip);
+  const writer = new AccessLogWriter(engine.db, app.services.policy, sealIp, (e) => app.log.warn({ err: e instanceof Error ? e.message : 'unknown' }, 'access log: a batch could not be written'));
   const clickstream = new Clickstream();
   app.addHook('onResponse', async (request, reply) => {
     const ua = request.headers['user-agent'];
@@ -21,6 +23,7 @@ export function registerAccessLog(app: FastifyInstance): void {
       at: now.toISOString(),
       ip: request.ip,
       ip_prefix: truncateIp(request.ip),
+      ip_sealed: null,
       ip_truncated: 0,
       browser,
       os,

@@ -78,6 +78,9 @@ export class Clickstream {
   }
 }
 
+/** Seals a signed-in person's IP under their key; rejects when the person's key is gone (erased). */
+export type IpSealer = (subjectId: string, ip: string) => Promise<Buffer>;
+
 /** Access-log rows are written in small batches (every second or 500 rows): one insert per request would cost more than the request. */
 export class AccessLogWriter {
   private buffer: AccessLogRowInput[] = [];
@@ -85,6 +88,7 @@ export class AccessLogWriter {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly policy: CompiledPolicy,
+    private readonly sealIp: IpSealer,
     private readonly onError: (e: unknown) => void,
   ) {}
 
@@ -103,6 +107,13 @@ export class AccessLogWriter {
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return;
     try {
+      // A signed-in person's full address is kept only sealed under their key, so that erasure's shred reaches it in
+      // backups too; the clear column keeps the network prefix. A person erased meanwhile keeps the prefix only.
+      for (const row of rows) {
+        if (row.subject_id === null || row.subject_id === undefined || row.ip === row.ip_prefix) continue;
+        row.ip_sealed = await this.sealIp(row.subject_id, row.ip).catch(() => null);
+        row.ip = row.ip_prefix;
+      }
       assertStoredFields(this.policy, 'access_log', new Set(rows.flatMap((r) => Object.keys(r))));
       await this.db.insertInto('access_log').values(rows).execute();
     } catch (e) {

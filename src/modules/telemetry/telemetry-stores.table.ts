@@ -26,9 +26,12 @@ export interface AccessLogTable {
   /** The signed-in person, when there was one. */
   subject_id: string | null;
   at: string;
+  /** The full address of an anonymous request (the sweeper replaces it by `ip_prefix` after the policy's period); the prefix alone for a signed-in one. */
   ip: string;
   /** The /24 (IPv4) or /48 (IPv6) network, computed at write time; the sweeper replaces `ip` by it after the policy's period. */
   ip_prefix: string;
+  /** A signed-in person's full address, sealed under their key: erasure's shred makes it unreadable, backups included. Dropped at truncation. */
+  ip_sealed: Buffer | null;
   ip_truncated: number;
   browser: string | null;
   os: string | null;

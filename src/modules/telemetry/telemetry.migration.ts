@@ -181,4 +181,12 @@ export const telemetryMigrations: PledgeMigration[] = [
       await db.schema.createIndex('crash_reports_subject').on('crash_reports').columns(['subject_id']).execute();
     },
   },
+  {
+    // A signed-in person's full IP moves under their key (the clear column keeps the prefix): a backup taken before
+    // their erasure showed the addresses of their requests in clear. Rows written before keep theirs until truncation.
+    name: '0831_access_log_ip_sealed',
+    async up(db, kind) {
+      await db.schema.alterTable('access_log').addColumn('ip_sealed', kind === 'postgres' ? 'bytea' : 'blob').execute();
+    },
+  },
 ];

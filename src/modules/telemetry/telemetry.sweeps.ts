@@ -55,7 +55,7 @@ export function registerTelemetrySweeps(sweeper: RetentionSweeper, policy: Compi
   sweeper.registerSweep('access_log.truncate_ips', async (db, now) => {
     const r = await db
       .updateTable('access_log')
-      .set((eb) => ({ ip: eb.ref('ip_prefix'), ip_truncated: 1 }))
+      .set((eb) => ({ ip: eb.ref('ip_prefix'), ip_sealed: null, ip_truncated: 1 }))
       .where('ip_truncated', '=', 0)
       .where('at', '<', before(now, truncate))
       .executeTakeFirst();
