@@ -22,6 +22,7 @@ import { accountRectifiers, partialErasers } from '../modules/rights/rights.rect
 import { createAccountsModule, type AccountsServices } from '../modules/accounts/accounts.module.js';
 import { createOutbox } from '../modules/notices/notices.module.js';
 import type { Outbox } from '../modules/notices/outbox.service.js';
+import { ProductUpdates } from '../modules/notices/product-updates.service.js';
 
 /** Every service of the process, built once at start and shared by HTTP, CLI and jobs. No DI container. */
 export interface Services {
@@ -46,6 +47,8 @@ export interface Services {
   readonly accounts: AccountsServices;
   /** The e-mail outbox and its delivery worker (SMTP_URL or .eml files). */
   readonly outbox: Outbox;
+  /** Product and service updates through the outbox, with the e-mail frequency rule and consented open pixels. */
+  readonly productUpdates: ProductUpdates;
   /** Collection (issue 3): orders with card tokens and legal holds, devices, shared contacts, user-sealed values. */
   readonly orders: OrdersService;
   readonly devices: DevicesService;
@@ -75,12 +78,13 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   consent.consents.endListeners.push(async (trx, ctx, subjectId, purpose) => {
     if (purpose === policy.telemetry.purpose) await telemetry.pseudonyms.forget(trx, ctx, subjectId);
   });
-  const outbox = createOutbox({ config, engine, policy, vault, logger });
+  const outbox = createOutbox({ config, engine, policy, vault, logger, retention });
   const accounts = createAccountsModule({ engine, vault, audit, policy, outbox, children: consent.subjectStatus });
   const collection = createCollectionServices({
     db: engine.db, vault, audit, policy, gate: consent.decisions, mailer: outbox,
     accounts: { locationPrecision: (subjectId) => accounts.accounts.locationPrecision(engine.db, subjectId) },
   });
+  const productUpdates = new ProductUpdates({ db: engine.db, outbox, audit, tracking: telemetry.pixels, recipients: accounts.accounts, publicUrl: config.publicUrl });
   telemetry.mqttHandlers.activation = activationHandler(collection.devices);
   // This process's token cache forgets a revoked token at once; other processes' caches within their TTL (10 s).
   collection.devices.tokenRevocationListeners.push((deviceRef) => telemetry.deviceTokens.forgetDevice(deviceRef));
@@ -95,7 +99,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed, telemetry,
     rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
   });
-  return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, stoppers: [() => vault.stop(), () => consent.stop(), () => outbox.stop(), stopHousekeeping] };
+  return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, productUpdates, stoppers: [() => vault.stop(), () => consent.stop(), () => outbox.stop(), stopHousekeeping] };
 }
 
 export async function stopServices(services: Services): Promise<void> {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { runCli } from '../support/cli.js';
 import { truncateIp } from '../../src/modules/telemetry/access-log.js';
+import { newUser } from '../support/people.js';
 
 const DAY = 86_400_000;
 
@@ -88,6 +89,54 @@ describe.each(ENGINES)('access log and retention sweeper on %s', (kind) => {
     const cli = runCli(['retention', 'run'], stack.env);
     expect(cli.status, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/access_log\.truncate_ips\s+removed 0/);
+    expect(cli.stdout).toMatch(/outbox\.finished\s+removed \d+/);
     expect(cli.stdout).toMatch(/removed in \d+ steps, 0 failed/);
+  });
+});
+
+describe.each(ENGINES)('outbox retention on %s', (kind) => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createStack(kind);
+  });
+  afterAll(async () => stack.close());
+
+  it('R-USE-4: `retention run` deletes delivered and given-up e-mails older than the policy\'s span for sent e-mails; recent and undelivered ones stay', async () => {
+    const db = stack.services.engine.db;
+    const { outbox, retention, policy } = stack.services;
+    const span = policy.categories.get('user.content.sent_email')?.retentionMs;
+    expect(span).toBeGreaterThan(7 * DAY);
+    expect(retention.names()).toContain('outbox.finished');
+    const user = await newUser(stack);
+    const message = (n: number) => ({ to: user.email, subject: `Notice ${n}`, text: `Text ${n}` });
+    const queue = (n: number) => outbox.enqueue(db, { subjectId: user.id, purpose: 'verify_identity', kind: 'email_changed', message: message(n) });
+    const oldSent = await queue(1);
+    const recentSent = await queue(2);
+    // Worker's timer or ours: wait until both are delivered.
+    for (let i = 0; i < 50 && (await db.selectFrom('outbox').select('id').where('id', 'in', [oldSent, recentSent]).where('status', '=', 'sent').execute()).length < 2; i++) await outbox.deliverDue();
+    // Still owed to the person: one waiting for a retry, one claimed by a worker; and one given up for good.
+    const [waiting, claimed, givenUp] = await db.transaction().execute(async (trx) => {
+      const ids = [];
+      for (const n of [3, 4, 5]) ids.push(await outbox.enqueue(trx, { subjectId: user.id, purpose: 'verify_identity', kind: 'email_changed', message: message(n) }));
+      const far = new Date(Date.now() + 3600_000).toISOString();
+      await trx.updateTable('outbox').set({ status: 'pending', attempts: 2, last_error: 'ECONNREFUSED', next_attempt_at: far }).where('id', '=', ids[0]!).execute();
+      await trx.updateTable('outbox').set({ status: 'sending', attempts: 1, next_attempt_at: far }).where('id', '=', ids[1]!).execute();
+      await trx.updateTable('outbox').set({ status: 'failed', attempts: 5, last_error: 'ECONNREFUSED', next_attempt_at: far }).where('id', '=', ids[2]!).execute();
+      return ids;
+    });
+    const now = new Date();
+    const longAgo = new Date(now.getTime() - span! - DAY).toISOString();
+    await db.updateTable('outbox').set({ created_at: longAgo, sent_at: longAgo }).where('id', '=', oldSent).execute();
+    await db.updateTable('outbox').set({ created_at: longAgo }).where('id', 'in', [waiting!, claimed!, givenUp!]).execute();
+    await db.updateTable('outbox').set({ sent_at: new Date(now.getTime() - span! + DAY).toISOString() }).where('id', '=', recentSent).execute();
+
+    const report = await retention.run({ now });
+    expect(report.failed).toBe(0);
+    expect(report.steps.find((s) => s.name === 'outbox.finished')).toMatchObject({ ok: true, removed: 2 });
+    const left = await db.selectFrom('outbox').select(['id', 'status']).where('subject_id', '=', user.id).orderBy('id').execute();
+    expect(left.map((r) => r.id).sort()).toEqual([recentSent, waiting!, claimed!].sort());
+    const audit = await db.selectFrom('audit_log').select('details').where('action', '=', 'retention.swept').where('target', '=', 'outbox.finished').execute();
+    expect(audit.map((a) => JSON.parse(a.details) as unknown)).toEqual([expect.objectContaining({ removed: 2 })]);
+    expect((await retention.run({ now })).steps.find((s) => s.name === 'outbox.finished')?.removed).toBe(0);
   });
 });

@@ -14,6 +14,8 @@ export interface Config {
   readonly masterKey: string | undefined;
   readonly smtpUrl: string | undefined;
   readonly mailDir: string;
+  /** Where people reach this service (PLEDGE_PUBLIC_URL): the base of the links and open pixels in e-mails. */
+  readonly publicUrl: string;
   readonly mqttUrl: string | undefined;
   readonly rateLimitPerMinute: number;
   /** Optional internal port serving only the decision API to other services (no cookies, CSP or access log). */
@@ -64,9 +66,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.
   if (mqttUrl !== undefined && !/^mqtts?:\/\//.test(mqttUrl)) throw new ConfigError('MQTT_URL', 'must start with mqtt:// or mqtts://');
   const smtpUrl = optional(env, 'SMTP_URL');
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://');
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = optional(env, 'HOST') ?? '127.0.0.1';
+  const publicUrl = optional(env, 'PLEDGE_PUBLIC_URL');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(publicUrl)) throw new ConfigError('PLEDGE_PUBLIC_URL', 'must be an origin such as https://privacy.example.com');
   return Object.freeze({
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    host: optional(env, 'HOST') ?? '127.0.0.1',
+    port,
+    host,
     dataDir: path.resolve(cwd, optional(env, 'PLEDGE_DATA_DIR') ?? 'data'),
     databaseUrl,
     policyFile: path.resolve(cwd, optional(env, 'PLEDGE_POLICY') ?? 'policy/smartmi.policy.yaml'),
@@ -77,6 +83,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.
     masterKey,
     smtpUrl,
     mailDir: path.resolve(cwd, optional(env, 'PLEDGE_MAIL_DIR') ?? 'mail'),
+    publicUrl: (publicUrl ?? `${tlsCert === undefined ? 'http' : 'https'}://${host}:${port}`).replace(/\/$/, ''),
     mqttUrl,
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     decisionsPort: optional(env, 'PLEDGE_DECISIONS_PORT') === undefined ? undefined : integer(env, 'PLEDGE_DECISIONS_PORT', 0, 0, 65535),

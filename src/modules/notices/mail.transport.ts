@@ -7,6 +7,8 @@ export interface MailMessage {
   readonly to: string;
   readonly subject: string;
   readonly text: string;
+  /** An HTML alternative of `text` (product updates); never anything the text does not say, bar an open pixel. */
+  readonly html?: string;
 }
 
 /** Delivers one message; throws on failure (the outbox counts the attempt and retries). */

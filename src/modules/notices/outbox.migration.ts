@@ -26,4 +26,13 @@ export const outboxMigrations: PledgeMigration[] = [
       await db.schema.createIndex('outbox_subject').ifNotExists().on('outbox').column('subject_id').execute();
     },
   },
+  {
+    name: '0820_outbox_finished_index',
+    async up(db) {
+      // The retention sweep's scan: delivered messages by delivery time (pending ones are never touched).
+      await db.schema.createIndex('outbox_finished').ifNotExists().on('outbox').columns(['status', 'sent_at']).execute();
+      // The weekly count of marketing messages per person (product updates' frequency rule, R-TEL-5).
+      await db.schema.createIndex('outbox_subject_kind').ifNotExists().on('outbox').columns(['subject_id', 'kind', 'created_at']).execute();
+    },
+  },
 ];

@@ -58,3 +58,28 @@ export async function purgeSubject(db: Db, subjectId: string): Promise<number> {
   const r = await db.deleteFrom('outbox').where('subject_id', '=', subjectId).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
+
+/**
+ * The retention sweep: messages delivered before `cutoff`, and messages given up (`failed`) that were queued before
+ * it. `pending` and `sending` messages are never selected, however old: they are still owed to someone.
+ */
+export async function purgeFinishedBefore(db: Db, cutoff: string): Promise<number> {
+  const r = await db
+    .deleteFrom('outbox')
+    .where((eb) => eb.or([eb.and([eb('status', '=', 'sent'), eb('sent_at', '<', cutoff)]), eb.and([eb('status', '=', 'failed'), eb('created_at', '<', cutoff)])]))
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/** Messages of these kinds queued for the subject since `since` and not given up (sent, or still on their way). */
+export async function countKindsSince(db: Db, subjectId: string, kinds: readonly string[], since: string): Promise<number> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('subject_id', '=', subjectId)
+    .where('kind', 'in', kinds)
+    .where('created_at', '>=', since)
+    .where('status', '!=', 'failed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

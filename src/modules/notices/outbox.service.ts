@@ -14,6 +14,8 @@ export interface EnqueueInput {
   readonly purpose: string;
   readonly kind: string;
   readonly message: MailMessage;
+  /** Given when the caller needs the id before queuing (an open pixel names its message); a new UUID otherwise. */
+  readonly id?: string;
 }
 
 export interface DeliveryResult {
@@ -45,7 +47,7 @@ export class Outbox {
 
   /** Queues a message, encrypted with the recipient subject's key (field `outbox.message`). */
   async enqueue(db: Db, input: EnqueueInput): Promise<string> {
-    const id = randomUUID();
+    const id = input.id ?? randomUUID();
     const now = new Date().toISOString();
     const message = await this.vault.encrypt(db, input.subjectId, 'outbox', 'message', JSON.stringify(input.message));
     await repo.insertMessage(db, { id, subject_id: input.subjectId, purpose: input.purpose, kind: input.kind, message, status: 'pending', attempts: 0, next_attempt_at: now, last_error: null, created_at: now, sent_at: null });

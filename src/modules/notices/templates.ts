@@ -28,3 +28,26 @@ export function emailChangedMail(to: string): MailMessage {
     ].join('\n'),
   };
 }
+
+export interface ProductUpdate {
+  /** One line: the e-mail's subject and heading. */
+  readonly title: string;
+  /** Plain text; paragraphs separated by blank lines. */
+  readonly text: string;
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A product or service update (R-USE-4), as text and as the same text in HTML. The HTML carries the open pixel
+ * only when `pixelUrl` is given, which the product-updates service does only for people who consented (R-TEL-5).
+ */
+export function productUpdateMail(to: string, update: ProductUpdate, pixelUrl?: string): MailMessage {
+  const paragraphs = update.text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+  const html = [
+    `<h1>${escapeHtml(update.title)}</h1>`,
+    ...paragraphs.map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`),
+    ...(pixelUrl === undefined ? [] : [`<img src="${escapeHtml(pixelUrl)}" width="1" height="1" alt="">`]),
+  ].join('\n');
+  return { to, subject: update.title, text: [update.title, '', ...paragraphs.flatMap((p) => [p, ''])].join('\n').trimEnd(), html };
+}

@@ -27,8 +27,9 @@ export const DEFAULT_PER_WEEK = 3;
 const WINDOW_MS = 30 * 86_400_000;
 
 /**
- * E-mail open pixels (R-TEL-5). The outbox asks for a pixel per message (`pixelFor`); only the token's hash is
- * kept. An open is recorded only while the person consents to e-mail open tracking; otherwise the same image
+ * E-mail open pixels (R-TEL-5). Product updates (notices/product-updates.service.ts) carry one per message
+ * (`pixelFor`) for people who consented (`tracks`), and are sent no more often than `allowance`; only the token's
+ * hash is kept. An open is recorded only while the person consents to e-mail open tracking; otherwise the same image
  * is returned and nothing is written. Recorded opens feed `allowance`: people who rarely open get fewer e-mails.
  */
 export class Pixels {
@@ -39,7 +40,15 @@ export class Pixels {
     private readonly gate: DecisionGate,
   ) {}
 
-  /** A pixel path for one message, e.g. `/v1/px/px_…gif`; `messageRef` is the outbox's message id. */
+  /** Whether this person's e-mails may carry an open pixel: only while they consent to open tracking (never a child). */
+  async tracks(subjectId: string): Promise<boolean> {
+    return (await this.gate.decide({ subjectId, category: ENGAGEMENT, purpose: TRACKING_PURPOSE })).allow;
+  }
+
+  /**
+   * A pixel path for one message, e.g. `/v1/px/px_…gif`; `messageRef` is the outbox's message id. It mints a token
+   * whatever the consent: callers ask `tracks` first (a token of someone who withdrew later records nothing).
+   */
   async pixelFor(db: Db, subjectId: string, messageRef: string): Promise<string> {
     const token = `px_${randomBytes(18).toString('base64url')}`;
     const row = { token_hash: hash(token), subject_id: subjectId, message_ref: messageRef.slice(0, 100), created_at: nowIso() };
@@ -71,8 +80,7 @@ export class Pixels {
    */
   async allowance(db: Db, subjectId: string, now = new Date()): Promise<EmailAllowance> {
     const since = new Date(now.getTime() - WINDOW_MS).toISOString();
-    const decision = await this.gate.decide({ subjectId, category: ENGAGEMENT, purpose: TRACKING_PURPOSE });
-    if (!decision.allow) return { perWeek: DEFAULT_PER_WEEK, reason: 'default' };
+    if (!(await this.tracks(subjectId))) return { perWeek: DEFAULT_PER_WEEK, reason: 'default' };
     const sent = await db.selectFrom('pixel_tokens').select((e) => e.fn.countAll<number>().as('n')).where('subject_id', '=', subjectId).where('created_at', '>=', since).executeTakeFirstOrThrow();
     const opened = await db.selectFrom('email_opens').select((e) => e.fn.count<number>('message_ref').distinct().as('n')).where('subject_id', '=', subjectId).where('opened_at', '>=', since).executeTakeFirstOrThrow();
     const s = Number(sent.n);
