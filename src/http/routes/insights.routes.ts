@@ -18,6 +18,7 @@ const Query = Type.Object(
   },
   { additionalProperties: false },
 );
+// `dataset` only names the release (audit entry, file name); the budget belongs to the days from…to cover.
 const ReleaseBody = Type.Object(
   { dataset: Type.String({ pattern: '^[\\w.-]{1,64}$' }), groupBy: Type.Union(GROUP_BY.map((g) => Type.Literal(g))), from: Day, to: Day, event: Type.Optional(Type.String({ maxLength: 64 })) },
   { additionalProperties: false },
@@ -55,7 +56,13 @@ export async function insightsRoutes(app: AppInstance): Promise<void> {
 
   app.post(
     '/v1/insights/releases',
-    { schema: { tags: ['insights'], summary: 'A public/partner release: people per group with Laplace noise, spending the dataset\'s privacy budget; CSV', body: ReleaseBody } },
+    {
+      schema: {
+        tags: ['insights'],
+        summary: 'A public/partner release: noisy people per group (each pseudonym in at most m groups), groups whose noisy value is under k left out; spends ε of every covered day\'s budget; CSV',
+        body: ReleaseBody,
+      },
+    },
     async (request, reply) => {
       const ctx = await aggregateReader(app, request);
       const { dataset, ...q } = request.body;

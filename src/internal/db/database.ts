@@ -1,6 +1,7 @@
 import type { AuditHeadTable, AuditLogTable } from '../../modules/audit/audit.table.js';
 import type { DeviceTokensTable, TelemetryEpochsTable, TelemetryEventsTable, TelemetryLinksTable } from '../../modules/telemetry/telemetry.table.js';
-import type { AccessLogTable, CrashReportsTable, EmailOpensTable, PixelTokensTable, PrivacyBudgetsTable } from '../../modules/telemetry/telemetry-stores.table.js';
+import type { AccessLogTable, CrashReportsTable, EmailOpensTable, PixelTokensTable } from '../../modules/telemetry/telemetry-stores.table.js';
+import type { PrivacyBudgetDaysTable } from '../../modules/telemetry/insights.table.js';
 import type { VaultClaimsTable, VaultKeysTable } from '../../modules/vault/vault.table.js';
 import type { OrdersTable } from '../../modules/orders/orders.table.js';
 import type { DevicesTable } from '../../modules/devices/devices.table.js';
@@ -28,7 +29,7 @@ export interface Database {
   access_log: AccessLogTable;
   pixel_tokens: PixelTokensTable;
   email_opens: EmailOpensTable;
-  privacy_budgets: PrivacyBudgetsTable;
+  privacy_budget_days: PrivacyBudgetDaysTable;
   /** In the key store (KeyStore.schema), never the data store. */
   vault_keys: VaultKeysTable;
   vault_claims: VaultClaimsTable;

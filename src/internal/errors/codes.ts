@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   CONSENT_MISSING: { status: 403, title: 'The person has not joined this program or given this consent' },
   CONSENT_WITHDRAWN: { status: 403, title: 'The person has withdrawn this consent' },
   SUBJECT_IS_CHILD: { status: 403, title: 'Nothing of this kind is collected from a child account' },
-  PRIVACY_BUDGET_SPENT: { status: 409, title: 'The privacy budget of this dataset is spent' },
+  PRIVACY_BUDGET_SPENT: { status: 409, title: 'The privacy budget of a day of telemetry this release covers is spent' },
   PURPOSE_NEEDS_NO_CONSENT: { status: 400, title: 'This purpose does not rest on consent, so there is nothing to give or withdraw' },
   GPC_CONFIRMATION_REQUIRED: { status: 409, title: 'Your browser sends Global Privacy Control; confirm that you want to opt in anyway' },
   API_KEY_INVALID: { status: 401, title: 'The API key is missing, unknown or revoked' },

@@ -57,7 +57,10 @@ export interface CompiledPolicy {
     readonly pseudonymEpochMs: number;
     readonly minGroupSize: number;
     readonly epsilon: number;
-    readonly budgetPerDataset: number;
+    /** R-AGG-1: the most ε that all releases covering one day (UTC) of telemetry may spend together. */
+    readonly budgetPerDay: number;
+    /** R-AGG-1: a pseudonym counts in at most this many groups of one release (its L1 sensitivity). */
+    readonly maxGroupsPerPseudonym: number;
     readonly accessLogIpTruncateAfterMs: number;
     readonly events: ReadonlyMap<string, Readonly<Record<string, 'string' | 'number' | 'boolean'>>>;
   };

@@ -1,12 +1,13 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { EngineKind } from '../../internal/db/engine.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError, errors } from '../../internal/errors/app-error.js';
-import { nowIso } from '../../internal/db/columns.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
-import { laplace, percentile } from './laplace.js';
+import { cryptoUniform, percentile } from './laplace.js';
+import { boundContributions, coveredDays, noisyGroups, type GroupKey, type NoisyGroup } from './insights.release.js';
+import { contributions, fieldValues, groupSizes, lockBudgetDays, spendOnDays } from './insights.repository.js';
 
 export const METRICS = ['count', 'distinct', 'p50', 'p95'] as const;
 export const GROUP_BY = ['event', 'model', 'firmware', 'region', 'day'] as const;
@@ -24,6 +25,8 @@ export interface InsightQuery {
   readonly field?: string | undefined;
 }
 
+export type ReleaseQuery = Omit<InsightQuery, 'metric' | 'field'>;
+
 export interface InsightGroup {
   readonly key: string | null;
   readonly value: number;
@@ -36,11 +39,24 @@ export interface InsightResult {
   readonly k: number;
 }
 
+/** A public/partner release: noisy people counts only, never an exact count or the number of small groups. */
+export interface Release {
+  readonly groups: readonly NoisyGroup[];
+  readonly k: number;
+  readonly epsilon: number;
+  /** ε left on the most spent day the release covers. */
+  readonly remaining: number;
+}
+
+const EPSILON_SLACK = 1e-9;
+
 /**
- * Aggregates of the User Experience Program (R-USE-3, R-AGG-1): never a row, only groups of at least k distinct
- * pseudonyms (k = policy minGroupSize). A release for the public or partners (`release`) counts people per group
- * with Laplace noise of scale 1/ε (one person changes a distinct count by at most 1) and spends ε from the
- * dataset's budget; when the budget is spent, releases are refused.
+ * Aggregates of the User Experience Program (R-USE-3, R-AGG-1): never a row. `query` serves the product team
+ * exact aggregates of groups of at least k distinct pseudonyms (k = policy minGroupSize). `release` is for the
+ * public and partners: ε-differentially private people counts per group, paid for from the budget of every day of
+ * telemetry it covers (see `release`).
+ *
+ * `random` draws uniformly from (0, 1) for the noise; only tests pass anything but the CSPRNG.
  */
 export class Insights {
   constructor(
@@ -48,6 +64,7 @@ export class Insights {
     private readonly kind: EngineKind,
     private readonly policy: CompiledPolicy,
     private readonly audit: AuditLog,
+    private readonly random: () => number = cryptoUniform,
   ) {}
 
   async query(q: InsightQuery): Promise<InsightResult> {
@@ -57,52 +74,70 @@ export class Insights {
       const type = q.event ? this.policy.telemetry.events.get(q.event)?.[q.field ?? ''] : undefined;
       if (type !== 'number') throw errors.validation('p50 and p95 need an event and one of its numeric fields (event=…&field=…)');
     }
-    if (q.event !== undefined && !this.policy.telemetry.events.has(q.event)) throw new AppError('UNKNOWN_EVENT');
+    this.checkEvent(q.event);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(q.from) || !/^\d{4}-\d{2}-\d{2}$/.test(q.to) || q.from > q.to) throw errors.validation('from and to are days (YYYY-MM-DD), from <= to');
-    let base = this.db.selectFrom('telemetry_events').where('day', '>=', q.from).where('day', '<=', q.to);
-    if (q.event !== undefined) base = base.where('event', '=', q.event);
-    const sizes = await base
-      .select([sql<string | null>`${sql.ref(q.groupBy)}`.as('key'), (eb) => eb.fn.countAll<number>().as('n'), sql<number>`count(distinct pseudonym)`.as('people')])
-      .groupBy(q.groupBy)
-      .execute();
-    const kept = sizes.filter((g) => Number(g.people) >= k);
+    const sizes = await groupSizes(this.db, q);
+    const kept = sizes.filter((g) => g.people >= k);
     let groups: InsightGroup[];
     if (percentileOf === undefined) {
-      groups = kept.map((g) => ({ key: g.key, value: Number(q.metric === 'count' ? g.n : g.people) }));
+      groups = kept.map((g) => ({ key: g.key, value: q.metric === 'count' ? g.events : g.people }));
     } else {
-      const rows = await base.select([sql<string | null>`${sql.ref(q.groupBy)}`.as('key'), 'fields']).execute();
-      const byKey = new Map<string | null, number[]>();
-      for (const r of rows) {
-        const v = (JSON.parse(r.fields) as Record<string, unknown>)[q.field as string];
-        if (typeof v === 'number') byKey.set(r.key, [...(byKey.get(r.key) ?? []), v]);
-      }
+      const byKey = await fieldValues(this.db, q, q.field as string);
       groups = kept.map((g) => ({ key: g.key, value: percentile((byKey.get(g.key) ?? []).sort((a, b) => a - b), percentileOf) ?? 0 }));
     }
     groups.sort((a, b) => String(a.key).localeCompare(String(b.key)));
     return { groups, suppressed: sizes.length - kept.length, k };
   }
 
-  /** A noisy release of people counts per group; spends ε of the dataset's budget in the same transaction as its audit entry. */
-  async release(ctx: ActorContext, dataset: string, q: Omit<InsightQuery, 'metric' | 'field'>): Promise<InsightResult & { epsilon: number; remaining: number }> {
-    if (!/^[\w.-]{1,64}$/.test(dataset)) throw errors.validation('dataset is 1–64 letters, digits, dots, dashes or underscores');
-    const epsilon = this.policy.telemetry.epsilon;
-    const exact = await this.query({ ...q, metric: 'distinct' });
-    const k = exact.k;
-    // Noise first, then suppression of what looks small after noise as well: the release never shows a group under k.
-    const noisy = exact.groups.map((g) => ({ key: g.key, value: Math.max(0, Math.round(g.value + laplace(1 / epsilon))) })).filter((g) => g.value >= k);
+  /**
+   * A noisy release of people per group (R-AGG-1). `label` names the release in the audit log and the file; it
+   * has no say over the budget.
+   *
+   * - Contribution: each pseudonym counts in at most m = policy maxGroupsPerPseudonym groups (boundContributions),
+   *   so adding or removing one pseudonym changes the vector of counts by at most m in L1 norm, and Laplace noise
+   *   of scale m/ε per group makes the release ε-differentially private for one pseudonym. A pseudonym is one
+   *   person within one pseudonym epoch; a person who appears under two pseudonyms in the covered days is
+   *   protected at 2ε by this release.
+   * - Suppression: on the noisy value (noisyGroups), never on the exact one. Grouped by day or event the set of
+   *   possible groups is public (the covered days, the policy's events), so every one of them gets a noisy count
+   *   and whether a group appears reveals nothing beyond the noise; for model, firmware and region only groups
+   *   present in the data are candidates, and the threshold k on the noisy value keeps a rare one out with high
+   *   probability.
+   * - Budget: ε is charged to every day (UTC) from `from` to `to`, in one ledger row per day, in the same
+   *   transaction as the audit entry; if any covered day would go over policy budgetPerDay, nothing is charged,
+   *   nothing is returned and the release is refused with PRIVACY_BUDGET_SPENT. Any name, any grouping: the same
+   *   days pay.
+   */
+  async release(ctx: ActorContext, label: string, q: ReleaseQuery): Promise<Release> {
+    if (!/^[\w.-]{1,64}$/.test(label)) throw errors.validation('dataset is 1–64 letters, digits, dots, dashes or underscores');
+    const days = coveredDays(q.from, q.to);
+    this.checkEvent(q.event);
+    const { epsilon, minGroupSize: k, maxGroupsPerPseudonym: m, budgetPerDay: total } = this.policy.telemetry;
+    const counts = boundContributions(await contributions(this.db, q), m);
+    for (const key of this.publicKeys(q, days)) if (!counts.has(key)) counts.set(key, 0);
+    const groups = noisyGroups(counts, { scale: m / epsilon, k, random: this.random });
     const remaining = await this.db.transaction().execute(async (trx) => {
-      const total = this.policy.telemetry.budgetPerDataset;
-      await trx.insertInto('privacy_budgets').values({ dataset, spent: 0, total, updated_at: nowIso() }).onConflict((oc) => oc.column('dataset').doNothing()).execute();
-      let read = trx.selectFrom('privacy_budgets').select(['spent', 'total']).where('dataset', '=', dataset);
-      // Two releases at once must not both spend the last ε: PostgreSQL locks the row, SQLite serialises writers.
-      if (this.kind === 'postgres') read = read.forUpdate();
-      const budget = await read.executeTakeFirstOrThrow();
-      if (budget.spent + epsilon > budget.total + 1e-9) throw new AppError('PRIVACY_BUDGET_SPENT', `The privacy budget of ${dataset} is spent (${budget.spent} of ${budget.total})`, { dataset, spent: budget.spent, total: budget.total });
-      await trx.updateTable('privacy_budgets').set({ spent: budget.spent + epsilon, updated_at: nowIso() }).where('dataset', '=', dataset).execute();
-      await this.audit.append(trx, ctx, { action: 'insights.released', target: dataset, details: { epsilon, groupBy: q.groupBy, groups: exact.groups.length } });
-      return budget.total - budget.spent - epsilon;
+      const ledger = await lockBudgetDays(trx, this.kind, days);
+      const fullest = ledger.reduce((a, b) => (b.spent > a.spent ? b : a));
+      if (fullest.spent + epsilon > total + EPSILON_SLACK) {
+        throw new AppError('PRIVACY_BUDGET_SPENT', `The privacy budget of ${fullest.day} is spent (${fullest.spent} of ${total}); a release covering it would need ${epsilon} more`, { day: fullest.day, spent: fullest.spent, total, epsilon });
+      }
+      await spendOnDays(trx, q.from, q.to, epsilon);
+      await this.audit.append(trx, ctx, { action: 'insights.released', target: label, details: { from: q.from, to: q.to, groupBy: q.groupBy, event: q.event ?? null, epsilon, maxGroupsPerPseudonym: m, published: groups.length } });
+      return total - fullest.spent - epsilon;
     });
-    return { groups: noisy, suppressed: exact.suppressed + exact.groups.length - noisy.length, k, epsilon, remaining };
+    return { groups, k, epsilon, remaining };
+  }
+
+  private checkEvent(event: string | undefined): void {
+    if (event !== undefined && !this.policy.telemetry.events.has(event)) throw new AppError('UNKNOWN_EVENT');
+  }
+
+  /** The groups anyone can list without seeing the data; each gets a noisy count even when no one is in it. */
+  private publicKeys(q: ReleaseQuery, days: readonly string[]): readonly GroupKey[] {
+    if (q.groupBy === 'day') return days;
+    if (q.groupBy === 'event') return q.event !== undefined ? [q.event] : [...this.policy.telemetry.events.keys()];
+    return [];
   }
 }
 

@@ -59,13 +59,5 @@ export interface EmailOpensTable {
   opened_at: string;
 }
 
-/** Differential-privacy budget per released dataset (R-AGG-1). */
-export interface PrivacyBudgetsTable {
-  dataset: string;
-  spent: number;
-  total: number;
-  updated_at: string;
-}
-
 export type CrashReportRow = Selectable<CrashReportsTable>;
 export type AccessLogRow = Selectable<AccessLogTable>;

@@ -182,6 +182,22 @@ export const telemetryMigrations: PledgeMigration[] = [
     },
   },
   {
+    // R-AGG-1: the privacy budget is spent per day (UTC) of telemetry a release covers, not per dataset name (a new
+    // name over the same events got a fresh budget). The old per-name rows say nothing about which days they
+    // covered, so they cannot be carried over and the table goes.
+    name: '0810_privacy_budget_days',
+    async up(db, kind) {
+      await db.schema
+        .createTable('privacy_budget_days')
+        .ifNotExists()
+        .addColumn('day', 'text', (c) => c.primaryKey())
+        .addColumn('spent', kind === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.dropTable('privacy_budgets').ifExists().execute();
+    },
+  },
+  {
     // A signed-in person's full IP moves under their key (the clear column keeps the prefix): a backup taken before
     // their erasure showed the addresses of their requests in clear. Rows written before keep theirs until truncation.
     name: '0831_access_log_ip_sealed',
