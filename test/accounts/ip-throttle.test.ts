@@ -72,4 +72,37 @@ describe.each(ENGINES)('sign-in throttle per IP shared through the store on %s',
     expect(await first.services.engine.db.selectFrom('sign_in_throttle').select('key').where('key', '=', key).executeTakeFirst()).toBeUndefined();
     expect((await signIn(second, p.email, p.password)).statusCode).toBe(201);
   });
+
+  it('R-SEC-4: failures from one IP first slow sign-in down (429, doubling waits, the right password refused too), and only then lock it (423)', async () => {
+    const from = '203.0.113.90';
+    const p = person();
+    await signUp(first, p);
+    const answers: string[] = [];
+    const waits: number[] = [];
+    // Every guess names another login, so only the per-IP count can slow these down.
+    for (let i = 0; i < 60 && !answers.includes('SIGN_IN_LOCKED'); i++) {
+      const r = await signIn(first, `ip-guess${i}.${kind}@example.org`, 'wrong password 123', from);
+      answers.push(r.json().code);
+      if (r.statusCode === 429) {
+        expect(r.headers['retry-after']).toBe(String(r.json().details.retryAfterSeconds));
+        waits.push(r.json().details.retryAfterSeconds);
+        if (waits.length === 1) {
+          // Refused before the password is looked at: the account's own password does not get through either.
+          expect((await signIn(second, p.email, p.password, from)).json().code).toBe('SIGN_IN_THROTTLED');
+        }
+        now += r.json().details.retryAfterSeconds * 1000;
+      }
+    }
+    const firstSlow = answers.indexOf('SIGN_IN_THROTTLED');
+    // 20 failures pass as plain wrong passwords; the 21st attempt, arriving at once, is slowed down, not locked.
+    expect(answers.slice(0, firstSlow)).toEqual(Array(20).fill('INVALID_CREDENTIALS'));
+    expect(answers.indexOf('SIGN_IN_LOCKED')).toBeGreaterThan(firstSlow);
+    expect(waits).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
+    expect(answers.at(-1)).toBe('SIGN_IN_LOCKED');
+    expect(answers.filter((c) => c === 'INVALID_CREDENTIALS')).toHaveLength(30);
+    const locked = await signIn(second, p.email, p.password, from);
+    expect(locked.statusCode).toBe(423);
+    expect(locked.headers['retry-after']).toBe('900');
+    expect((await signIn(second, p.email, p.password, '203.0.113.91')).statusCode).toBe(201);
+  });
 });

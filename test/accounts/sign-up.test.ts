@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verify } from '@node-rs/argon2';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { bearer, newUser, person, signUp } from '../support/people.js';
 
@@ -48,6 +49,40 @@ describe.each(ENGINES)('accounts: sign-up and profile on %s', (kind) => {
     }
     // Ciphertexts are bound to their field: the language ciphertext does not open as the time zone (R-SEC-4).
     await expect(stack.services.vault.decrypt(stack.services.engine.db, id, 'accounts', 'time_zone', row.language, 'provide_service')).rejects.toThrow();
+  });
+
+  it('R-SEC-4: the stored password hash is argon2id with m = 19456 KiB, t = 2, p = 1 and a random salt, also after a password change', async () => {
+    const { engine, vault } = stack.services;
+    /** The stored hash, opened the way sign-in opens it (vault, purpose verify_identity), split into its PHC fields. */
+    const storedHash = async (id: string) => {
+      const row = await engine.db.selectFrom('accounts').select('password_hash').where('subject_id', '=', id).executeTakeFirstOrThrow();
+      const phc = await vault.decrypt(engine.db, id, 'accounts', 'password_hash', row.password_hash, 'verify_identity');
+      const m = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(phc);
+      expect(m, 'a PHC string').not.toBeNull();
+      const [, algorithm, version, memoryKiB, iterations, lanes, salt, hash] = m!;
+      return { phc, params: { algorithm, version, memoryKiB: Number(memoryKiB), iterations: Number(iterations), lanes: Number(lanes) }, salt: Buffer.from(salt!, 'base64'), hash: Buffer.from(hash!, 'base64') };
+    };
+    const owasp = { algorithm: 'argon2id', version: '19', memoryKiB: 19_456, iterations: 2, lanes: 1 };
+
+    const samePassword = 'one passphrase for two people';
+    const first = await newUser(stack, { password: samePassword });
+    const second = await newUser(stack, { password: samePassword });
+    const [h1, h2] = [await storedHash(first.id), await storedHash(second.id)];
+    for (const h of [h1, h2]) {
+      expect(h.params).toEqual(owasp);
+      expect(h.salt.length).toBeGreaterThanOrEqual(16);
+      expect(h.hash).toHaveLength(32);
+      expect(await verify(h.phc, samePassword)).toBe(true);
+    }
+    // Random salts: the same password never gives the same stored hash.
+    expect(h1.salt.equals(h2.salt)).toBe(false);
+    expect(h1.hash.equals(h2.hash)).toBe(false);
+
+    const changed = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: first.auth, payload: { currentPassword: samePassword, newPassword: 'another long passphrase' } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    const h3 = await storedHash(first.id);
+    expect(h3.params).toEqual(owasp);
+    expect(await verify(h3.phc, 'another long passphrase')).toBe(true);
   });
 
   it('R-ACC-1: a duplicate e-mail (any case) or phone answers 409 ACCOUNT_EXISTS and writes nothing', async () => {

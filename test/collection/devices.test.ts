@@ -127,6 +127,36 @@ describe.each(ENGINES)('devices on %s', (kind) => {
     expect(await storedLocation(deviceRowId)).toEqual({ location: { ...coarsen(here, 'region'), precision: 'region' }, precise: null });
   });
 
+  it('R-CHO-3, R-ACC-4: the account set to off removes the stored location of every device that follows it, at once; a device with its own setting keeps its own', async () => {
+    const { engine, consent } = stack.services;
+    const u = await signUpUser(stack);
+    const other = await signUpUser(stack);
+    const activateAs = async (who: User, deviceId: string) => (await activate(who, { ...body('activation'), deviceId })).json().id as string;
+    const city = await activateAs(u, 'SMI-OFF-CITY');
+    // A precise point (consent given, account at precise) is stored in its own column: it must go too.
+    await consent.consents.set(engine.db, userCtx(u.id), { subjectId: u.id, purpose: 'precise_location', granted: true, source: 'app', collectionMethod: 'test', gpc: false, confirmOverrideGpc: false });
+    expect((await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: u.auth, payload: { locationPrecision: 'precise' } })).statusCode).toBe(200);
+    const precise = await activateAs(u, 'SMI-OFF-PRECISE');
+    const ownSetting = await activateAs(u, 'SMI-OFF-OWN');
+    expect((await stack.app.inject({ method: 'PATCH', url: `/v1/me/devices/${ownSetting}`, headers: u.auth, payload: { locationPrecision: 'region' } })).statusCode).toBe(200);
+    const othersDevice = await activateAs(other, 'SMI-OFF-OTHER');
+    expect(await storedLocation(city)).toEqual({ location: { ...coarsen(here, 'city'), precision: 'city' }, precise: null });
+    expect(await storedLocation(precise)).toEqual({ location: null, precise: { ...coarsen(here, 'precise'), precision: 'precise' } });
+
+    const off = await stack.app.inject({ method: 'PATCH', url: '/v1/me', headers: u.auth, payload: { locationPrecision: 'off' } });
+    expect(off.statusCode, off.body).toBe(200);
+    // Straight after the account change, read from the store (not through GET /v1/me/devices, which re-applies it too).
+    const columns = await engine.db.selectFrom('devices').select(['id', 'location', 'precise_location']).where('id', 'in', [city, precise]).execute();
+    expect(columns.map((c) => [c.location, c.precise_location])).toEqual([[null, null], [null, null]]);
+    expect(await storedLocation(ownSetting)).toEqual({ location: { ...coarsen(here, 'region'), precision: 'region' }, precise: null });
+    expect((await storedLocation(othersDevice)).location).toEqual({ ...coarsen(here, 'city'), precision: 'city' });
+    const listed = (await stack.app.inject({ method: 'GET', url: '/v1/me/devices', headers: u.auth })).json().devices as { id: string; effectivePrecision: string; location: unknown }[];
+    expect(Object.fromEntries(listed.map((d) => [d.id, [d.effectivePrecision, d.location === null]]))).toEqual({ [city]: ['off', true], [precise]: ['off', true], [ownSetting]: ['region', false] });
+    // A later report from a following device stores no location either.
+    await activate(u, { ...body('firmware_update'), deviceId: 'SMI-OFF-CITY' });
+    expect(await storedLocation(city)).toEqual({ location: null, precise: null });
+  });
+
   it('R-USE-7: device identifiers open for warranty and software licences only; other purposes are refused', async () => {
     const { devices } = stack.services;
     const svc = userCtx('warranty-desk');
