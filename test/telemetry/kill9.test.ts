@@ -8,9 +8,8 @@ import { ROOT } from '../support/cli.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { systemContext } from '../../src/internal/context.js';
 import { bridgeStoreId } from '../../src/modules/telemetry/telemetry.jobs.js';
-import { consentKit, vaultSubject, usageEvents } from './support.js';
+import { MQTT_URL, consentKit, vaultSubject, usageEvents } from './support.js';
 
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {

@@ -4,21 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { createBridge } from '../../src/modules/telemetry/telemetry.jobs.js';
 import type { MqttBridge } from '../../src/modules/telemetry/mqtt-bridge.js';
-import { signedInUser } from './support.js';
+import { MQTT_URL, signedInUser, until } from './support.js';
 
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const IMEI = '356938035643809';
 const BAD_IMEI = '356938035643808';
-
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached in time');
-}
 
 describe.each(ENGINES)('device activation over MQTT through Mosquitto on %s', (kind) => {
   let stack: TestStack;

@@ -6,9 +6,8 @@ import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { MqttBridge } from '../../src/modules/telemetry/mqtt-bridge.js';
 import { systemContext } from '../../src/internal/context.js';
-import { consentKit, vaultSubject, usageEvents, type ConsentKit } from './support.js';
+import { MQTT_URL, consentKit, vaultSubject, usageEvents, type ConsentKit } from './support.js';
 
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
 async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -7,23 +7,12 @@ import { createBridge } from '../../src/modules/telemetry/telemetry.jobs.js';
 import type { MqttBridge } from '../../src/modules/telemetry/mqtt-bridge.js';
 import { systemContext, type ActorContext } from '../../src/internal/context.js';
 import { leaks } from '../collection/support.js';
-import { vaultSubject } from './support.js';
+import { MQTT_URL, until, vaultSubject } from './support.js';
 
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
 const CRASH = `FATAL EXCEPTION: main (fan 2.4.1)
   at zhimi.fan.MotorControl.step(MotorControl.c:88)
 paired by mei.chen77@qq.com +86 138 0013 8000 at 198.51.100.23, IMEI 490154203237518`;
-
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached in time');
-}
 
 describe.each(ENGINES)('crash reports over MQTT (devices/{id}/crash) through Mosquitto on %s', (kind) => {
   let stack: TestStack;

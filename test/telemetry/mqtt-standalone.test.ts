@@ -8,19 +8,8 @@ import { ROOT } from '../support/cli.js';
 import { issueDeviceToken } from '../../src/modules/telemetry/device-tokens.js';
 import { bridgeStoreId } from '../../src/modules/telemetry/telemetry.jobs.js';
 import { systemContext } from '../../src/internal/context.js';
-import { consentKit, vaultSubject, usageEvents } from './support.js';
+import { MQTT_URL, consentKit, until, vaultSubject, usageEvents } from './support.js';
 
-const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached in time');
-}
 
 /** `pledge mqtt-bridge` in a child process of its own, on the test stack's store; resolves once it is subscribed. */
 async function startBridge(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
@@ -72,7 +61,7 @@ describe.each(ENGINES)('`pledge mqtt-bridge` on its own through Mosquitto on %s'
       const rows = await until(async () => {
         const r = await stored();
         return r.length === 3 ? r : undefined;
-      });
+      }, 20_000);
       expect(rows.map((r) => r.event).sort()).toEqual(['app_open', 'feature_used', 'feature_used']);
       expect(JSON.stringify(rows)).not.toContain(subjectId);
       expect(JSON.stringify(rows)).not.toContain(deviceRef);

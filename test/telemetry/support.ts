@@ -39,3 +39,17 @@ export async function signedInUser(stack: TestStack, email: string): Promise<{ t
   const { token, id } = await newUser(stack, { email });
   return { token, subjectId: id };
 }
+
+/** The real broker the MQTT tests talk to (Mosquitto on this machine; `MQTT_URL` elsewhere). */
+export const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+/** Polls `check` every 50 ms until it returns something other than undefined; fails after `ms`. */
+export async function until<T>(check: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached in time');
+}
