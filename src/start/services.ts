@@ -18,7 +18,8 @@ import { createTelemetryServices, type TelemetryServices } from '../modules/tele
 import { activationHandler } from '../modules/telemetry/mqtt-activation.js';
 import { RetentionSweeper } from '../modules/retention/retention.service.js';
 import { openRights, type RightsServices } from '../modules/rights/rights.open.js';
-import { accountRectifiers, partialErasers } from '../modules/rights/rights.rectifiers.js';
+import { fieldRectifiers, partialErasers } from '../modules/rights/rights.rectifiers.js';
+import { accountFieldEraser } from '../modules/rights/rights.field-eraser.js';
 import { createAccountsModule, type AccountsServices } from '../modules/accounts/accounts.module.js';
 import { createOutbox } from '../modules/notices/notices.module.js';
 import type { Outbox } from '../modules/notices/outbox.service.js';
@@ -97,7 +98,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const rights = openRights({
     db: engine.db, config, policy, audit, vault, ledger: consent.consents, subjectStatus: consent.subjectStatus, accounts: accounts.accounts, sessions: accounts.sessions, outbox,
     orders: collection.orders, devices: collection.devices, contacts: collection.contacts, sealed: collection.sealed, telemetry,
-    rectifiers: accountRectifiers(accounts.profile), partialErasers: partialErasers(collection), retention,
+    rectifiers: fieldRectifiers({ db: engine.db, profile: accounts.profile, orders: collection.orders, contacts: collection.contacts }),
+    fieldEraser: accountFieldEraser(accounts.profile), partialErasers: partialErasers(collection), retention,
   });
   return { ...collection, config, policy, engine, logger, audit, vault, telemetry, retention, rights, consent, apiKeys: consent.apiKeys, accounts, outbox, productUpdates, stoppers: [() => vault.stop(), () => consent.stop(), () => outbox.stop(), stopHousekeeping] };
 }

@@ -2,12 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
 import { retryAfterHeader } from '../plugins/auth.js';
 import type { ContactView } from '../../modules/contacts/contact.js';
+import { ContactAddressSchema, ContactEmailSchema, ContactNameSchema, ContactPhoneSchema } from '../../modules/contacts/contact.input.js';
 
-const Address = Type.Object(
-  { line1: Type.String({ minLength: 1, maxLength: 200 }), line2: Type.Optional(Type.String({ maxLength: 200 })), postalCode: Type.Optional(Type.String({ maxLength: 20 })), city: Type.String({ minLength: 1, maxLength: 100 }), country: Type.String({ pattern: '^[A-Z]{2}$' }) },
-  { additionalProperties: false },
-);
-const Email = Type.String({ minLength: 3, maxLength: 254 });
+// Shared with corrections filed as rights requests (R-DSR-1): one shape for sharing and correcting.
+const Address = ContactAddressSchema;
+const Email = ContactEmailSchema;
 const ContactSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -39,7 +38,7 @@ export async function contactsRoutes(app: AppInstance): Promise<void> {
         security,
         summary: 'Share with or invite someone; their details are kept only for that, and expire',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 200 }), email: Email, phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })), address: Type.Optional(Address), reason: Type.Union([Type.Literal('share'), Type.Literal('invite')]) },
+          { name: ContactNameSchema, email: Email, phone: Type.Optional(ContactPhoneSchema), address: Type.Optional(Address), reason: Type.Union([Type.Literal('share'), Type.Literal('invite')]) },
           { additionalProperties: false },
         ),
         response: { 201: ContactSchema },

@@ -1,20 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
 import { DELIVERY_STATUSES, type OrderView } from '../../modules/orders/order.js';
+import { DeliverySchema, OrderAddressSchema } from '../../modules/orders/order.input.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
-const Address = Type.Object(
-  { name: Text(200), line1: Text(200), line2: Type.Optional(Type.String({ maxLength: 200 })), postalCode: Text(20), city: Text(100), country: Type.String({ pattern: '^[A-Z]{2}$' }) },
-  { additionalProperties: false },
-);
+// Shared with corrections filed as rights requests (R-DSR-1): one shape for placing and correcting.
+const Address = OrderAddressSchema;
 const Item = Type.Object(
   { sku: Text(64), title: Text(200), quantity: Type.Integer({ minimum: 1, maximum: 1000 }), unitPriceCents: Type.Integer({ minimum: 0, maximum: 100_000_000 }) },
   { additionalProperties: false },
 );
-const Delivery = Type.Object(
-  { address: Address, phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32 })), instructions: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
+const Delivery = DeliverySchema;
 const CreditCheck = Type.Object(
   {
     provider: Text(100),

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppInstance } from '../app-instance.js';
-import { REQUEST_TYPES, type RequestParams } from '../../modules/rights/rights.js';
+import { errors } from '../../internal/errors/app-error.js';
+import { FIELD_REF_PATTERN, REQUEST_TYPES, type RequestParams } from '../../modules/rights/rights.js';
 import { RequestView, presentRequest } from './requests.presenter.js';
 import { callerOf } from './rights.auth.js';
 
@@ -9,12 +10,18 @@ const Target = Type.Object(
   { additionalProperties: false },
 );
 
-/** `{ type, … }`: a target for partial erasure, corrections for rectify (values travel once, never stored), `lift` to end a restriction. */
+const FieldName = Type.String({ pattern: FIELD_REF_PATTERN, maxLength: 200, description: '`table.field` as the policy names it, `:<id>` for an order or a shared contact, `.key` for a part' });
+
+/**
+ * `{ type, … }`: a target or account `fields` for partial erasure, corrections for rectify (values travel once, never
+ * stored; e.g. `{ "accounts.email": …, "orders.billing_address:<order id>": … }`), `lift` to end a restriction.
+ */
 const NewRequest = Type.Object(
   {
     type: Type.Union(REQUEST_TYPES.map((t) => Type.Literal(t))),
     target: Type.Optional(Target),
-    corrections: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+\\.[a-z_]+$' }), Type.Unknown(), { maxProperties: 20 })),
+    fields: Type.Optional(Type.Array(FieldName, { minItems: 1, maxItems: 20, uniqueItems: true, description: 'erase_partial: optional fields of your account, e.g. accounts.postal_address.line2' })),
+    corrections: Type.Optional(Type.Record(Type.String({ pattern: FIELD_REF_PATTERN, maxLength: 200 }), Type.Unknown(), { minProperties: 1, maxProperties: 20 })),
     lift: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
@@ -32,7 +39,11 @@ export async function requestsRoutes(app: AppInstance): Promise<void> {
     async (request, reply) => {
       const caller = callerOf(request);
       const b = request.body;
-      const params: RequestParams = { ...(b.target ? { target: b.target } : {}), ...(b.corrections ? { fields: Object.keys(b.corrections) } : {}), ...(b.lift !== undefined ? { lift: b.lift } : {}) };
+      // `fields` names what a partial erasure erases, and stands instead of a target; a correction names its fields by its keys.
+      if (b.fields && (b.type !== 'erase_partial' || b.target)) throw errors.validation('fields go with erase_partial, without a target', { field: 'fields' });
+      if (b.corrections && b.type !== 'rectify') throw errors.validation('corrections go with rectify', { field: 'corrections' });
+      const fields = b.corrections ? Object.keys(b.corrections) : b.fields;
+      const params: RequestParams = { ...(b.target ? { target: b.target } : {}), ...(fields ? { fields } : {}), ...(b.lift !== undefined ? { lift: b.lift } : {}) };
       const r = await rights.requests.file(caller.ctx, { subjectId: caller.subjectId, type: b.type, params, verification: caller.verification, corrections: b.corrections });
       return reply.code(201).send(presentRequest(r));
     },

@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   EXTENSION_TOO_LONG: { status: 400, title: 'The extension would exceed the longest the policy allows' },
   EXPORT_EXPIRED: { status: 410, title: 'The export link has expired and the file was deleted' },
   ORDER_NOT_DELIVERED: { status: 409, title: 'The order has not been delivered yet: its delivery address is still needed to deliver it' },
+  ORDER_DELIVERED: { status: 409, title: 'The order has been delivered: its delivery details can no longer be corrected' },
+  FIELD_REQUIRED: { status: 409, title: 'The account needs this field (sign-up requires it): it can be corrected, or erased with the account, but not erased on its own' },
   UNAUTHENTICATED: { status: 401, title: 'Sign in first' },
   FORBIDDEN: { status: 403, title: 'You may not do this' },
   PURPOSE_DENIED: { status: 403, title: 'This use of the data is not allowed' },

@@ -75,7 +75,7 @@ export class Accounts {
       area_code: areaCodeOf(phone),
       location_precision: DEFAULT_LOCATION_PRECISION,
     };
-    const isChild = ageOn(birthDate, now) < ageThreshold(this.policy, region);
+    const isChild = this.isChildAt(birthDate, region, now);
     return { values, isChild, at: now.toISOString(), emailIndex: this.vault.blindIndex('email', email), phoneIndex: this.vault.blindIndex('phone', phone) };
   }
 
@@ -90,6 +90,20 @@ export class Accounts {
     if (p.isChild) await this.children?.markChild(trx, actor, id, true);
     await this.audit.append(trx, actor, accountCreatedEntry(id, p));
     return id;
+  }
+
+  /** R-KID-1: under the policy's age threshold for the region on `now` (sign-up, and a corrected birth date or region). */
+  isChildAt(birthDate: string, region: string, now: Date): boolean {
+    return ageOn(birthDate, now) < ageThreshold(this.policy, region);
+  }
+
+  /**
+   * R-KID-1 after a correction of the birth date or region: the row's child flag and the subject status the decision
+   * engine reads (which audits the change), in the caller's transaction.
+   */
+  async setChild(trx: Transaction<Database>, ctx: ActorContext, subjectId: string, isChild: boolean): Promise<void> {
+    await repo.updateAccount(trx, subjectId, { is_child: isChild ? 1 : 0 });
+    await this.children?.markChild(trx, ctx, subjectId, isChild);
   }
 
   /** The whole profile, decrypted for `purpose` (the holder's own view uses `subject_rights`). */

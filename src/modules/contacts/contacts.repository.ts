@@ -16,6 +16,17 @@ export function byId(db: Db, inviterId: string, contactId: string): Promise<Cont
   return db.selectFrom('contacts').selectAll().where('inviter_subject_id', '=', inviterId).where('subject_id', '=', contactId).executeTakeFirst();
 }
 
+/** Whose a contact is, whoever asks: a correction of someone else's contact is declined as such (R-DSR-4). */
+export function inviterOf(db: Db, contactId: string): Promise<{ inviter_subject_id: string } | undefined> {
+  return db.selectFrom('contacts').select('inviter_subject_id').where('subject_id', '=', contactId).executeTakeFirst();
+}
+
+/** Re-sealed fields (and the e-mail's blind index) of one of the inviter's contacts (R-DSR-1); false when none matched. */
+export async function correctContact(db: Db, inviterId: string, contactId: string, patch: Partial<Pick<ContactRow, 'name' | 'email' | 'email_index' | 'phone' | 'address'>>): Promise<boolean> {
+  const r = await db.updateTable('contacts').set(patch).where('inviter_subject_id', '=', inviterId).where('subject_id', '=', contactId).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 export function idsByEmailIndex(db: Db, emailIndex: string): Promise<{ subject_id: string }[]> {
   return db.selectFrom('contacts').select('subject_id').where('email_index', '=', emailIndex).execute();
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { errors, isAppError } from '../../internal/errors/app-error.js';
@@ -28,6 +28,20 @@ export interface ContactsServiceOptions {
   readonly policy: CompiledPolicy;
   /** The e-mail outbox: the invitation with its one-time code goes to the person shared with. */
   readonly mailer: ContactMailer;
+}
+
+/** What a correction of a shared contact changes (R-DSR-1): values already checked against `contact.input.ts`. */
+export interface ContactCorrection {
+  readonly name?: string | undefined;
+  readonly email?: string | undefined;
+  readonly phone?: string | undefined;
+  readonly address?: ContactAddress | undefined;
+}
+
+/** A checked correction, written in the caller's transaction: every read and check is done before it opens. */
+export interface PreparedContactCorrection {
+  readonly fields: readonly string[];
+  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
 }
 
 /**
@@ -128,6 +142,44 @@ export class ContactsService {
       erased++;
     }
     return erased;
+  }
+
+  /**
+   * Whose contact this is, for the screening of a correction (R-DSR-4): the person's own, someone else's (the
+   * request is declined OTHERS_PRIVACY), or none at all. Ids only, nothing is opened.
+   */
+  async ownership(inviterId: string, contactId: string): Promise<'ok' | 'not_found' | 'not_yours'> {
+    const row = await repo.inviterOf(this.o.db, contactId);
+    return !row ? 'not_found' : row.inviter_subject_id === inviterId ? 'ok' : 'not_yours';
+  }
+
+  /**
+   * R-DSR-1: prepares the correction of a contact the person shared, normalised as sharing does (a new e-mail gets
+   * its blind index, so the contact's own erasure request by address finds it under the corrected one). Sealed
+   * under the contact's own key; audited with field names only. Nothing is read inside the caller's transaction.
+   */
+  async prepareCorrection(inviterId: string, contactId: string, c: ContactCorrection): Promise<PreparedContactCorrection> {
+    if (!(await repo.byId(this.o.db, inviterId, contactId))) throw errors.notFound('The contact');
+    // Only the fields given: a key with no value would be sealed as NULL and erase the stored one.
+    const values: Record<string, string> = {};
+    if (c.name !== undefined) {
+      values.name = c.name.trim();
+      if (values.name === '') throw errors.validation('The name may not be empty', { field: 'contacts.name' });
+    }
+    if (c.email !== undefined) values.email = normaliseEmail(c.email);
+    if (c.phone !== undefined) values.phone = normalisePhone(c.phone);
+    if (c.address !== undefined) values.address = JSON.stringify(c.address);
+    const emailIndex = values.email === undefined ? undefined : this.o.vault.blindIndex('email', values.email);
+    const fields = Object.keys(values);
+    return {
+      fields,
+      write: async (trx, ctx) => {
+        const sealed = await this.o.vault.encryptFields(trx, contactId, 'contacts', values);
+        const patch = { ...(sealed as Partial<Record<'name' | 'email' | 'phone' | 'address', Buffer>>), ...(emailIndex === undefined ? {} : { email_index: emailIndex }) };
+        if (!(await repo.correctContact(trx, inviterId, contactId, patch))) throw errors.notFound('The contact');
+        await this.o.audit.append(trx, ctx, { action: 'contacts.corrected', subjectId: contactId, purpose: 'subject_rights', details: { inviter: inviterId, fields } });
+      },
+    };
   }
 
   /** The invitation was accepted (by the invitation flow): the contact no longer expires. */

@@ -56,6 +56,16 @@ export async function clearDelivery(db: Db, subjectId: string, id: string, at: s
   await db.updateTable('orders').set({ delivery: null, delivery_erased_at: at }).where('subject_id', '=', subjectId).where('id', '=', id).execute();
 }
 
+/**
+ * Re-sealed billing address and/or delivery details of one of the owner's orders (R-DSR-1 correction). With
+ * `undelivered`, only while the order is not delivered yet; false when no row matched (the caller says why).
+ */
+export async function correct(db: Db, subjectId: string, id: string, sealed: Partial<Pick<OrderRow, 'billing_address' | 'delivery'>>, undelivered: boolean): Promise<boolean> {
+  let q = db.updateTable('orders').set(sealed).where('subject_id', '=', subjectId).where('id', '=', id);
+  if (undelivered) q = q.where('delivery_status', '!=', 'delivered');
+  return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+}
+
 /** Ids of the owner's orders whose tax-law hold runs past `now`. */
 export async function underHold(db: Db, subjectId: string, now: string): Promise<string[]> {
   return (await db.selectFrom('orders').select('id').where('subject_id', '=', subjectId).where('legal_hold_until', '>', now).execute()).map((r) => r.id);

@@ -8,7 +8,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import type { Vault } from '../vault/vault.service.js';
 import { tokeniseCard } from './card.js';
 import { normaliseIban } from './iban.js';
-import { DELIVERY_STATUSES, type DeliveryState, type DeliveryStatus, type NewOrder, type OrderView } from './order.js';
+import { DELIVERY_STATUSES, type Delivery, type DeliveryState, type DeliveryStatus, type NewOrder, type OrderView, type PostalAddress } from './order.js';
 import { ORDER_FIELDS, openOrder, orderView, sealOrder, type OrderField } from './order.codec.js';
 import * as repo from './orders.repository.js';
 
@@ -39,6 +39,18 @@ const buf = (v: Uint8Array | null): Buffer | null => (v === null ? null : Buffer
 export interface HoldSink {
   holdSubject(trx: Transaction<Database>): Promise<string>;
   held(trx: Transaction<Database>, order: { readonly id: string; readonly until: string; readonly holdSubject: string }): Promise<void>;
+}
+
+/** What a correction of an order changes (R-DSR-1): values already checked against `order.input.ts`. */
+export interface OrderCorrection {
+  readonly billingAddress?: PostalAddress | undefined;
+  readonly delivery?: Delivery | undefined;
+}
+
+/** A checked correction, written in the caller's transaction: every read and check is done before it opens. */
+export interface PreparedOrderCorrection {
+  readonly fields: readonly OrderField[];
+  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
 }
 
 /** The owner's subject id; only a signed-in user has orders. */
@@ -192,6 +204,44 @@ export class OrdersService {
   }
 
   /**
+   * Whose order this is, for the screening of a correction (R-DSR-4): the person's own, someone else's (the
+   * request is declined OTHERS_PRIVACY), or none at all. Ids only, nothing is opened.
+   */
+  async ownership(subjectId: string, orderId: string): Promise<'ok' | 'not_found' | 'not_yours'> {
+    const row = await repo.byIdAnySubject(this.o.db, orderId);
+    return !row ? 'not_found' : row.subject_id === subjectId ? 'ok' : 'not_yours';
+  }
+
+  /**
+   * R-DSR-1: prepares the correction of one of the person's orders: the billing address at any time, the delivery
+   * details only before delivery (ORDER_DELIVERED after: they were used and are kept as they were). The values are
+   * shaped by `order.input.ts` already; nothing is read inside the caller's transaction but the row it updates,
+   * which must still be the person's (and undelivered) when it is written. Audited with field names only.
+   */
+  async prepareCorrection(subjectId: string, orderId: string, c: OrderCorrection): Promise<PreparedOrderCorrection> {
+    const row = await repo.byId(this.o.db, subjectId, orderId);
+    if (!row) throw errors.notFound('The order');
+    const touchesDelivery = c.delivery !== undefined;
+    if (touchesDelivery && row.delivery_status === 'delivered') throw delivered();
+    // Only the fields given: a key with no value would be sealed as NULL and erase the stored one.
+    const values: Record<string, string> = {};
+    if (c.billingAddress !== undefined) values.billing_address = JSON.stringify(c.billingAddress);
+    if (c.delivery !== undefined) values.delivery = JSON.stringify(c.delivery);
+    const fields = Object.keys(values) as OrderField[];
+    return {
+      fields,
+      write: async (trx, ctx) => {
+        const sealed = await this.o.vault.encryptFields(trx, subjectId, 'orders', values);
+        // Conditional: staff may have marked the order delivered since it was read.
+        if (!(await repo.correct(trx, subjectId, orderId, sealed as Partial<Record<'billing_address' | 'delivery', Buffer>>, touchesDelivery))) {
+          throw touchesDelivery ? delivered() : errors.notFound('The order');
+        }
+        await this.o.audit.append(trx, ctx, { action: 'orders.corrected', subjectId, target: `order:${orderId}`, purpose: 'subject_rights', details: { fields } });
+      },
+    };
+  }
+
+  /**
    * Account erasure, before the person's key is shredded (R-DSR-2): each order still inside its tax-law hold is
    * opened for `legal_obligation` and re-sealed under the hold subject `sink` gives, keeping its id. One
    * transaction per order, the hold record included: a crash leaves each order fully re-keyed or untouched.
@@ -240,6 +290,8 @@ async function* walk<R extends { readonly id: string; readonly placed_at: string
     from = { placedAt: last.placed_at, id: last.id };
   }
 }
+
+const delivered = (): AppError => new AppError('ORDER_DELIVERED', 'The order has been delivered: its delivery details are kept as they were used and can no longer be corrected');
 
 const notDelivered = (status: DeliveryStatus): AppError =>
   new AppError('ORDER_NOT_DELIVERED', 'The delivery details can be erased once the order is delivered; until then they are needed to deliver it', { deliveryStatus: status });

@@ -16,7 +16,7 @@ import type { Outbox } from '../notices/outbox.service.js';
 import type { RetentionSweeper } from '../retention/retention.service.js';
 import type { TelemetryServices } from '../telemetry/telemetry.services.js';
 import type { ActorContext } from '../../internal/context.js';
-import type { PartialTarget } from './rights.js';
+import type { DeclineReason, PartialTarget } from './rights.js';
 
 /**
  * What the rights module works through: the services of the modules that own the data. A module that is
@@ -42,8 +42,10 @@ export interface RightsDeps {
   readonly telemetry?: Pick<TelemetryServices, 'purgeSubject'> | undefined;
   /** When given, the export sweep is registered with it (expired export files are deleted by the retention run). */
   readonly retention?: RetentionSweeper | undefined;
-  /** The correctable fields (`accounts.email`, …), checked and applied together through the owning module's service. */
+  /** Corrections (`accounts.email`, `orders.billing_address:<id>`, …), checked and applied together through the owning modules' services. */
   readonly rectifiers?: Rectifiers | undefined;
+  /** Optional fields of the account, erased on their own through the accounts module. */
+  readonly fieldEraser?: FieldEraser | undefined;
   /** Per kind of part (device, contact, order delivery): erases it through the owning module; false when not the person's. */
   readonly partialErasers?: Readonly<Partial<Record<PartialKind, PartialEraser>>> | undefined;
   /** Rows per page when the access view and the export walk orders, legal holds and accesses (default 1,000; tests cross pages with less). */
@@ -51,14 +53,21 @@ export interface RightsDeps {
 }
 
 /**
- * R-DSR-1 corrections: every new value is checked before any is applied, and all are applied in one change, so a
- * refused value never leaves the others half-applied.
+ * R-DSR-1 corrections (field names as `FieldRef`): every new value is checked and every record read before one
+ * transaction writes them all with the corrections record, so a refused value never leaves the others half-applied.
  */
 export interface Rectifiers {
-  readonly fields: ReadonlySet<string>;
-  /** Throws VALIDATION_FAILED naming the field when the value has the wrong shape (nothing is applied). */
-  check(field: string, value: unknown): void;
-  apply(ctx: ActorContext, subjectId: string, corrections: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Screening (R-DSR-4): null when every field can be corrected; UNREALISTIC for none such, OTHERS_PRIVACY for another person's record. */
+  screen(subjectId: string, fields: readonly string[]): Promise<DeclineReason | null>;
+  /** Throws the owning module's AppError (VALIDATION_FAILED naming the field, ACCOUNT_EXISTS, ORDER_DELIVERED, …) with nothing applied. */
+  apply(ctx: ActorContext, subjectId: string, requestId: string, corrections: Readonly<Record<string, unknown>>): Promise<void>;
+}
+
+/** R-DSR-2, part: fields of the account erased on their own (names as `FieldRef`). */
+export interface FieldEraser {
+  /** Screening: null when every field may go, UNREALISTIC for one we do not hold; throws FIELD_REQUIRED for one the account needs. */
+  screen(fields: readonly string[]): DeclineReason | null;
+  erase(ctx: ActorContext, subjectId: string, fields: readonly string[]): Promise<void>;
 }
 export type PartialKind = PartialTarget['kind'];
 export interface PartialEraser {

@@ -10,7 +10,6 @@ import { collect } from './rights.collector.js';
 import { writeExport } from './rights.export.js';
 import { exportDir, removeExportFiles } from './rights.files.js';
 import { accountEraser, type ErasureStep } from './rights.eraser.js';
-import * as repo from './rights.repository.js';
 
 const unavailable = (what: string): AppError => new AppError('UNAVAILABLE', `${what} is not available in this build`);
 
@@ -22,11 +21,10 @@ export class RightsDoer implements RightsWork {
   constructor(private readonly deps: RightsDeps) {}
 
   readonly checkTarget = async (subjectId: string, type: RequestType, params: RequestParams): Promise<DeclineReason | null> => {
-    if (type === 'rectify') {
-      const fields = params.fields ?? [];
-      return fields.length === 0 || fields.some((f) => !this.deps.rectifiers?.fields.has(f)) ? 'UNREALISTIC' : null;
-    }
+    if (type === 'rectify') return this.deps.rectifiers ? this.deps.rectifiers.screen(subjectId, params.fields ?? []) : 'UNREALISTIC';
     if (type !== 'erase_partial') return null;
+    // Fields of the account, or one record: never both in one request.
+    if (params.fields !== undefined) return params.target || !this.deps.fieldEraser ? 'UNREALISTIC' : this.deps.fieldEraser.screen(params.fields);
     const target = params.target;
     const eraser = target ? this.deps.partialErasers?.[target.kind] : undefined;
     if (!target || !eraser) return 'UNREALISTIC';
@@ -57,18 +55,19 @@ export class RightsDoer implements RightsWork {
       }
       case 'rectify': {
         const fields = request.params.fields ?? [];
-        const rectifiers = deps.rectifiers;
-        const missing = fields.find((f) => !rectifiers?.fields.has(f));
-        if (!rectifiers || missing !== undefined) throw unavailable(`Correcting ${missing ?? 'fields'}`);
-        // Every value is checked before any is applied; then all of them go in one change.
-        for (const field of fields) rectifiers.check(field, corrections?.[field]);
-        await rectifiers.apply(ctx, subjectId, Object.fromEntries(fields.map((f) => [f, corrections?.[f]])));
-        // Field and time only: the correction is passed on to recipients later without us keeping either value.
-        const at = new Date().toISOString();
-        for (const field of fields) await repo.addCorrection(deps.db, { subject_id: subjectId, request_id: request.id, field, at });
-        return { patch: {}, auditDetails: { fields: fields.join(',') } };
+        if (!deps.rectifiers) throw unavailable('Correcting fields');
+        // Every value is checked before any is applied; then all of them, and the corrections record, go in one transaction.
+        await deps.rectifiers.apply(ctx, subjectId, request.id, Object.fromEntries(fields.map((f) => [f, corrections?.[f]])));
+        // Counts and tables: the field names with their record ids are in the owning modules' entries and the corrections record.
+        return { patch: {}, auditDetails: { fields: fields.length, tables: [...new Set(fields.map((f) => f.split('.')[0]))].join(',') } };
       }
       case 'erase_partial': {
+        const fields = request.params.fields;
+        if (fields !== undefined) {
+          if (!deps.fieldEraser) throw unavailable('Erasing fields');
+          await deps.fieldEraser.erase(ctx, subjectId, fields);
+          return { patch: {}, auditDetails: { fields: fields.length, tables: 'accounts' } };
+        }
         const target = request.params.target!;
         const eraser = deps.partialErasers?.[target.kind];
         if (!eraser) throw unavailable(`Erasing a ${target.kind}`);

@@ -1,46 +1,129 @@
-import { Value } from '@sinclair/typebox/value';
-import { errors } from '../../internal/errors/app-error.js';
-import { ProfileCorrectionSchemas } from '../accounts/account.input.js';
-import type { ProfileUpdater } from '../accounts/profile-updater.js';
-import type { ProfileChanges } from '../accounts/account.js';
 import { randomUUID } from 'node:crypto';
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
-import type { ContactsService } from '../contacts/contacts.service.js';
+import { AppError, errors } from '../../internal/errors/app-error.js';
+import { ProfileCorrectionSchemas, SignUpBody } from '../accounts/account.input.js';
+import type { AccountCorrection, ProfileUpdater } from '../accounts/profile-updater.js';
+import { ContactAddressSchema, ContactEmailSchema, ContactNameSchema, ContactPhoneSchema } from '../contacts/contact.input.js';
+import type { ContactCorrection, ContactsService } from '../contacts/contacts.service.js';
 import type { DevicesService } from '../devices/devices.service.js';
-import type { OrdersService } from '../orders/orders.service.js';
+import { DeliverySchema, OrderAddressSchema } from '../orders/order.input.js';
+import type { OrderCorrection, OrdersService } from '../orders/orders.service.js';
 import type { PartialEraser, PartialKind, Rectifiers } from './rights.deps.js';
+import { parseFieldRef, type DeclineReason } from './rights.js';
+import * as repo from './rights.repository.js';
 
-/** Correctable account fields (`table.field` as in the policy) → the key of the accounts module's profile change. */
-const ACCOUNT_FIELDS: Readonly<Record<string, keyof typeof ProfileCorrectionSchemas>> = {
-  'accounts.name': 'name',
-  'accounts.email': 'email',
-  'accounts.phone': 'phone',
-  'accounts.postal_address': 'postalAddress',
-  'accounts.language': 'language',
-  'accounts.time_zone': 'timeZone',
-};
+type Owner = 'account' | 'order' | 'contact';
 
 /**
- * R-DSR-1 correction of account fields, through the accounts module's own profile update (which normalises,
- * re-seals and re-indexes e-mail and phone), all fields in one update. Values are checked against the same shapes
- * as `PATCH /v1/me` first. The rights service has already checked the step-up (R-DSR-3) before the work starts,
- * so the update is told the person was verified now.
+ * Correctable fields (`table.field` as in the policy) → the module that owns them, the key of its correction, and
+ * the shape its create route accepts (sign-up, placing an order, sharing a contact): a correction is held to it.
  */
-export function accountRectifiers(profile: ProfileUpdater): Rectifiers {
+const CORRECTABLE: Readonly<Record<string, { readonly owner: Owner; readonly key: string; readonly shape: TSchema }>> = {
+  'accounts.name': { owner: 'account', key: 'name', shape: ProfileCorrectionSchemas.name },
+  'accounts.email': { owner: 'account', key: 'email', shape: ProfileCorrectionSchemas.email },
+  'accounts.phone': { owner: 'account', key: 'phone', shape: ProfileCorrectionSchemas.phone },
+  'accounts.postal_address': { owner: 'account', key: 'postalAddress', shape: ProfileCorrectionSchemas.postalAddress },
+  'accounts.language': { owner: 'account', key: 'language', shape: ProfileCorrectionSchemas.language },
+  'accounts.time_zone': { owner: 'account', key: 'timeZone', shape: ProfileCorrectionSchemas.timeZone },
+  'accounts.birth_date': { owner: 'account', key: 'birthDate', shape: SignUpBody.properties.birthDate },
+  'accounts.region': { owner: 'account', key: 'region', shape: SignUpBody.properties.region },
+  'orders.billing_address': { owner: 'order', key: 'billingAddress', shape: OrderAddressSchema },
+  'orders.delivery': { owner: 'order', key: 'delivery', shape: DeliverySchema },
+  'contacts.name': { owner: 'contact', key: 'name', shape: ContactNameSchema },
+  'contacts.email': { owner: 'contact', key: 'email', shape: ContactEmailSchema },
+  'contacts.phone': { owner: 'contact', key: 'phone', shape: ContactPhoneSchema },
+  'contacts.address': { owner: 'contact', key: 'address', shape: ContactAddressSchema },
+};
+
+/** A field name of a request with what it corrects; undefined when nothing can be corrected under that name. */
+function correctable(name: string): { readonly owner: Owner; readonly key: string; readonly shape: TSchema; readonly record: string | undefined } | undefined {
+  const ref = parseFieldRef(name);
+  const def = ref && ref.part === undefined ? CORRECTABLE[ref.field] : undefined;
+  // The account is one per person and named without an id; an order or a contact must say which.
+  if (!ref || !def || (def.owner === 'account') !== (ref.record === undefined)) return undefined;
+  return { ...def, record: ref.record };
+}
+
+/** A module's correction, checked and read, waiting for the one transaction that writes them all. */
+interface Prepared {
+  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
+  afterCommit?(): void;
+}
+
+const notWired = (what: string): AppError => new AppError('UNAVAILABLE', `Correcting ${what} is not available in this build`);
+
+/**
+ * R-DSR-1 correction of any personal field the person gave us: the account's (through the accounts module's profile
+ * update, which normalises, re-seals and re-indexes e-mail and phone, and decides the child flag again for a new
+ * birth date or region), an order's billing address or not yet delivered delivery details (orders module), and
+ * what they told us about a person they shared with (contacts module, which re-indexes the e-mail). Every value is
+ * checked against its create route's shape, then each module checks, normalises and reads what it needs, and only
+ * then does one transaction write every change, each module's audit entry and the corrections record (field names
+ * and time, never a value), so a refused value leaves nothing applied. The rights service has already checked the
+ * step-up (R-DSR-3).
+ */
+export function fieldRectifiers(m: { readonly db: Kysely<Database>; readonly profile: ProfileUpdater; readonly orders?: OrdersService | undefined; readonly contacts?: ContactsService | undefined }): Rectifiers {
   return {
-    fields: new Set(Object.keys(ACCOUNT_FIELDS)),
-    check(field, value) {
-      const key = ACCOUNT_FIELDS[field];
-      if (key === undefined || !Value.Check(ProfileCorrectionSchemas[key], value)) throw errors.validation(`The new value of ${field} does not have the right shape`, { field });
+    async screen(subjectId, fields) {
+      const records = new Map<string, { readonly owner: Owner; readonly id: string }>();
+      for (const name of fields) {
+        const f = correctable(name);
+        if (!f) return 'UNREALISTIC';
+        if (f.record !== undefined) records.set(`${f.owner}:${f.record}`, { owner: f.owner, id: f.record });
+      }
+      // Ids only: the owning module says whether the record is the person's, someone else's, or nobody's.
+      let reason: DeclineReason | null = fields.length === 0 ? 'UNREALISTIC' : null;
+      for (const { owner, id } of records.values()) {
+        const state = owner === 'order' ? await m.orders?.ownership(subjectId, id) : await m.contacts?.ownership(subjectId, id);
+        if (state === 'not_yours') return 'OTHERS_PRIVACY';
+        if (state !== 'ok') reason = 'UNREALISTIC';
+      }
+      return reason;
     },
-    async apply(ctx, subjectId, corrections) {
-      const changes: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(corrections)) changes[ACCOUNT_FIELDS[field]!] = value;
-      const now = new Date().toISOString();
-      const session = { id: `rights:${ctx.requestId}`, subjectId, createdAt: now, expiresAt: now, verifiedAt: now };
-      await profile.update(ctx, session, changes as ProfileChanges);
+
+    async apply(ctx, subjectId, requestId, corrections) {
+      const account: Record<string, unknown> = {};
+      const orders = new Map<string, Record<string, unknown>>();
+      const contacts = new Map<string, Record<string, unknown>>();
+      for (const [name, value] of Object.entries(corrections)) {
+        const f = correctable(name);
+        if (!f) throw errors.validation(`${name} cannot be corrected`, { field: name });
+        if (!Value.Check(f.shape, value)) throw errors.validation(`The new value of ${name} does not have the right shape`, { field: name });
+        const into = f.owner === 'account' ? account : upsert(f.owner === 'order' ? orders : contacts, f.record!);
+        into[f.key] = value;
+      }
+      // Read and checked outside the transaction: on SQLite the transaction holds the store's only connection.
+      const prepared: Prepared[] = [];
+      if (Object.keys(account).length > 0) prepared.push(await m.profile.prepareCorrection(ctx, subjectId, account as AccountCorrection));
+      for (const [id, c] of orders) {
+        if (!m.orders) throw notWired('orders');
+        prepared.push(await m.orders.prepareCorrection(subjectId, id, c as OrderCorrection));
+      }
+      for (const [id, c] of contacts) {
+        if (!m.contacts) throw notWired('shared contacts');
+        prepared.push(await m.contacts.prepareCorrection(subjectId, id, c as ContactCorrection));
+      }
+      // Field and time only: the correction is passed on to recipients later without us keeping either value.
+      const at = new Date().toISOString();
+      await m.db.transaction().execute(async (trx) => {
+        for (const p of prepared) await p.write(trx, ctx);
+        for (const field of Object.keys(corrections)) await repo.addCorrection(trx, { subject_id: subjectId, request_id: requestId, field, at });
+      });
+      for (const p of prepared) p.afterCommit?.();
     },
   };
+}
+
+function upsert(map: Map<string, Record<string, unknown>>, id: string): Record<string, unknown> {
+  const found = map.get(id);
+  if (found) return found;
+  const made: Record<string, unknown> = {};
+  map.set(id, made);
+  return made;
 }
 
 /**

@@ -18,8 +18,35 @@ export type PartialTarget = { readonly kind: 'device'; readonly id: string } | {
 /** Request parameters: record ids and field names only, never personal values (they outlive erasure). */
 export interface RequestParams {
   readonly target?: PartialTarget | undefined;
+  /** rectify: the fields corrected; erase_partial: the account fields erased (instead of a target). See `FieldRef`. */
   readonly fields?: readonly string[] | undefined;
   readonly lift?: boolean | undefined;
+}
+
+/**
+ * A field named in a request, as the policy names it (`table.field`), with the record for a table that holds several
+ * of the person's: `accounts.email`, `orders.billing_address:<order id>`, `contacts.phone:<contact id>`. A part of a
+ * structured field adds its key: `accounts.postal_address.line2`. Names and ids only, so they may be kept.
+ */
+export interface FieldRef {
+  /** `table.field`, as in the policy's `fields:` map. */
+  readonly field: string;
+  /** The key inside a structured field, if any (`line2` of `accounts.postal_address`). */
+  readonly part?: string | undefined;
+  /** The record's id (an order, a contact); undefined for the account, of which a person has one. */
+  readonly record?: string | undefined;
+}
+
+/** The grammar of `FieldRef` names; the HTTP layer checks it, `parseFieldRef` reads it. */
+export const FIELD_REF_PATTERN = '^[a-z_]+\\.[a-z_]+(\\.[A-Za-z0-9]+)?(:[A-Za-z0-9-]{1,100})?$';
+
+/** Reads a field name of a request; undefined when it is not one. */
+export function parseFieldRef(name: string): FieldRef | undefined {
+  const m = new RegExp(FIELD_REF_PATTERN).exec(name);
+  if (!m) return undefined;
+  const [path = '', record] = name.split(':');
+  const [table, field, part] = path.split('.');
+  return { field: `${table}.${field}`, part, record };
 }
 
 /** How the person proved who they are, as the HTTP layer saw it. */
