@@ -1,19 +1,16 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
 import { bearer, newUser } from '../support/people.js';
-import { mutatedPolicy } from '../support/policy-text.js';
+import { policyFile } from '../support/policy-text.js';
 
 // The seed policy has one threshold (13) for every region; a region of its own (here KR at 14, as Korean law sets)
 // is one line of the policy file, and sign-up follows it without a code change.
 describe.each(ENGINES)('children: the age threshold per region, from the policy, on %s', (kind) => {
   let stack: TestStack;
   beforeAll(async () => {
-    const file = path.join(tmpDir(), 'policy.yaml');
-    fs.writeFileSync(file, mutatedPolicy((d) => {
+    const file = policyFile((d) => {
       d.children.regions = { KR: 14 };
-    }));
+    });
     stack = await createStack(kind, { env: { PLEDGE_POLICY: file } });
   });
   afterAll(async () => stack.close());

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { ENGINES, createStack, tmpDir } from '../support/engines.js';
 import { ROOT, runCli } from '../support/cli.js';
-import { mutatedPolicy } from '../support/policy-text.js';
+import { policyFile } from '../support/policy-text.js';
 import { systemContext } from '../../src/internal/context.js';
 import { parseConfig } from '../../src/internal/config/config.js';
 import { boot } from '../../src/start/boot.js';
@@ -27,11 +27,10 @@ describe('pledge CLI', () => {
   });
 
   it('policy check prints every problem with its path and exits 1', () => {
-    const file = path.join(tmpDir(), 'bad.policy.yaml');
-    fs.writeFileSync(file, mutatedPolicy((d) => {
+    const file = policyFile((d) => {
       d.purposes.personalised_ads.categories.splice(2, 0, 'user.contact.fax');
       delete d.purposes.marketing_messages.consent.withdrawable;
-    }));
+    });
     const out = runCli(['policy', 'check', file]);
     expect(out.status).toBe(1);
     expect(out.stderr).toContain('purposes.personalised_ads.categories[2]: unknown category user.contact.fax');
@@ -46,8 +45,7 @@ describe('pledge CLI', () => {
   });
 
   it('a bad policy never starts the server', () => {
-    const file = path.join(tmpDir(), 'bad.policy.yaml');
-    fs.writeFileSync(file, mutatedPolicy((d) => (d.cookies.marketing = 'sell_to_brokers')));
+    const file = policyFile((d) => (d.cookies.marketing = 'sell_to_brokers'));
     const out = runCli(['serve'], { PLEDGE_POLICY: file, PLEDGE_DATA_DIR: tmpDir(), PORT: '0' });
     expect(out.status).toBe(1);
     expect(out.stderr).toContain('cookies.marketing: unknown purpose sell_to_brokers');

@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
-import { mutatedPolicy } from '../support/policy-text.js';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { policyFile } from '../support/policy-text.js';
 import { verifiedUser } from '../support/people.js';
 import { systemContext } from '../../src/internal/context.js';
 
@@ -20,10 +18,9 @@ describe.each(ENGINES)('corrections of every personal field on %s', (kind) => {
   let stack: TestStack;
   beforeAll(async () => {
     // One region with a threshold of its own (as in the R-KID-1 sign-up test): a corrected region must apply it.
-    const file = path.join(tmpDir(), 'policy.yaml');
-    fs.writeFileSync(file, mutatedPolicy((d) => {
+    const file = policyFile((d) => {
       d.children.regions = { KR: 14 };
-    }));
+    });
     stack = await createStack(kind, { env: { PLEDGE_POLICY: file } });
   });
   afterAll(async () => stack.close());

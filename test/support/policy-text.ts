@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 
@@ -10,4 +11,11 @@ export function mutatedPolicy(change: (doc: Record<string, any>) => void): strin
   const doc = parse(seedPolicyText()) as Record<string, any>;
   change(doc);
   return stringify(doc);
+}
+
+/** The seed policy with one change, written to a fresh temporary file (for `PLEDGE_POLICY`); returns its path. */
+export function policyFile(change: (doc: Record<string, any>) => void): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pledge-policy-')), 'policy.yaml');
+  fs.writeFileSync(file, mutatedPolicy(change));
+  return file;
 }

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENGINES, createStack, tmpDir, type TestStack } from '../support/engines.js';
-import { mutatedPolicy } from '../support/policy-text.js';
+import { ENGINES, createStack, type TestStack } from '../support/engines.js';
+import { policyFile } from '../support/policy-text.js';
 import { systemContext } from '../../src/internal/context.js';
 import { Insights } from '../../src/modules/telemetry/insights.service.js';
 import { signedInUser } from './support.js';
@@ -145,8 +143,7 @@ describe.each(ENGINES)('aggregates under a policy with other k, m and ε on %s',
   const day = '2025-03-01';
   const days = ['2025-03-02', '2025-03-03', '2025-03-04'];
   beforeAll(async () => {
-    const file = path.join(tmpDir(), 'k5.policy.yaml');
-    fs.writeFileSync(file, mutatedPolicy((d) => Object.assign(d.telemetry, { minGroupSize: 5, maxGroupsPerPseudonym: 2, epsilon: 0.5 })));
+    const file = policyFile((d) => Object.assign(d.telemetry, { minGroupSize: 5, maxGroupsPerPseudonym: 2, epsilon: 0.5 }));
     stacks = { seed: await createStack(kind), changed: await createStack(kind, { env: { PLEDGE_POLICY: file } }) };
     for (const stack of Object.values(stacks)) {
       await insert(stack, [...people('a', 12, 'model.a', [day]), ...people('b', 6, 'model.b', [day]), ...people('c', 4, 'model.c', [day])]);

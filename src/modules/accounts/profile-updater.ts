@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import type { Vault } from '../vault/vault.service.js';
 import type { TObject } from '@sinclair/typebox';
-import type { AccountProfile, LocationPrecision, PostalAddress, ProfileChanges } from './account.js';
+import type { AccountProfile, LocationPrecision, ProfileChanges } from './account.js';
 import { PostalAddressSchema } from './account.input.js';
 import type { AccountUpdate } from './accounts.table.js';
 import { validEmail, validPhone } from './account.fields.js';
@@ -21,13 +21,7 @@ import { emailChangedMail } from '../notices/templates.js';
 import * as repo from './accounts.repository.js';
 
 /** What a correction filed as a rights request may change (R-DSR-1): the profile fields, the birth date and the region. */
-export interface AccountCorrection {
-  readonly name?: string | undefined;
-  readonly email?: string | undefined;
-  readonly phone?: string | undefined;
-  readonly postalAddress?: PostalAddress | undefined;
-  readonly language?: string | undefined;
-  readonly timeZone?: string | undefined;
+export interface AccountCorrection extends Omit<ProfileChanges, 'locationPrecision' | 'currentPassword' | 'newPassword'> {
   readonly birthDate?: string | undefined;
   readonly region?: string | undefined;
 }
