@@ -170,6 +170,17 @@ describe.each(ENGINES)('corrections of every personal field on %s', (kind) => {
     expect(await auditText([p.id])).not.toContain('orders.corrected');
   });
 
+  it('R-DSR-1, R-SEC-4: a correction key that is not a field name (say, an e-mail address) is refused before anything is stored, so no value lands in the request record that outlives erasure', async () => {
+    const p = await verifiedUser(stack);
+    const secret = `ana.${randomUUID().slice(0, 8)}@example.org`;
+    const res = await rectify(p.token, { [secret]: 'x' });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().code).toBe('UNKNOWN_FIELD');
+    expect(res.body).not.toContain(secret);
+    const stored = await db().selectFrom('rights_requests').selectAll().where('subject_id', '=', p.id).execute();
+    expect(stored).toEqual([]);
+  });
+
   it('R-DSR-1: a phone correction re-indexes the phone: sign-in by the new number works, by the old one fails, and the area code follows', async () => {
     const p = await verifiedUser(stack);
     const newPhone = berlinPhone();

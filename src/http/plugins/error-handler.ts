@@ -10,9 +10,16 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
+/**
+ * A key of the client's JSON as the answer may repeat it: an identifier or an array index. Anything else — an
+ * e-mail address or a phone number sent as a key, say — is personal data that must not come back in an error (nor
+ * reach a log through it), so it is named only as "(a key)".
+ */
+const shownKey = (key: string): string => (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key) || /^\d{1,4}$/.test(key) ? key : '(a key)');
+
 function issuePath(context: string | undefined, issue: ValidationIssue): string {
-  const base = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-  const extra = issue.keyword === 'additionalProperties' ? String(issue.params?.additionalProperty ?? '') : issue.keyword === 'required' ? String(issue.params?.missingProperty ?? '') : '';
+  const base = (issue.instancePath ?? '').split('/').filter(Boolean).map((k) => shownKey(k.replace(/~1/g, '/').replace(/~0/g, '~'))).join('.');
+  const extra = issue.keyword === 'additionalProperties' ? shownKey(String(issue.params?.additionalProperty ?? '')) : issue.keyword === 'required' ? String(issue.params?.missingProperty ?? '') : '';
   return [context, base, extra].filter(Boolean).join('.');
 }
 

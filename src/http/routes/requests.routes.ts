@@ -21,7 +21,7 @@ const NewRequest = Type.Object(
     type: Type.Union(REQUEST_TYPES.map((t) => Type.Literal(t))),
     target: Type.Optional(Target),
     fields: Type.Optional(Type.Array(FieldName, { minItems: 1, maxItems: 20, uniqueItems: true, description: 'erase_partial: optional fields of your account, e.g. accounts.postal_address.line2' })),
-    corrections: Type.Optional(Type.Record(Type.String({ pattern: FIELD_REF_PATTERN, maxLength: 200 }), Type.Unknown(), { minProperties: 1, maxProperties: 20 })),
+    corrections: Type.Optional(Type.Record(Type.String({ pattern: FIELD_REF_PATTERN, maxLength: 200 }), Type.Unknown(), { minProperties: 1, maxProperties: 20, additionalProperties: false })),
     lift: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
