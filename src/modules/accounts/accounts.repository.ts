@@ -46,6 +46,12 @@ export async function updateAccount(db: Db, subjectId: string, changes: AccountU
   await db.updateTable('accounts').set(changes).where('subject_id', '=', subjectId).execute();
 }
 
+/** Updates the account only if nobody changed it since `readAt` (its `updated_at` then); false when someone did. */
+export async function updateAccountIfUnchanged(db: Db, subjectId: string, readAt: string, changes: AccountUpdate): Promise<boolean> {
+  const r = await db.updateTable('accounts').set(changes).where('subject_id', '=', subjectId).where('updated_at', '=', readAt).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
 /** R-DSR-7 physical purge after crypto-shredding: the account row (its blind indexes with it, so the e-mail is free again). */
 export async function purgeSubject(db: Db, subjectId: string): Promise<number> {
   const r = await db.deleteFrom('accounts').where('subject_id', '=', subjectId).executeTakeFirst();

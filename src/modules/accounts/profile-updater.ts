@@ -106,14 +106,17 @@ export class ProfileUpdater {
   async eraseParts(ctx: ActorContext, subjectId: string, parts: readonly string[]): Promise<void> {
     const needed = parts.find((p) => !ERASABLE_ACCOUNT_PARTS.has(p));
     if (needed !== undefined) throw fieldRequired(needed);
-    const current = await this.accounts.profile(this.db, subjectId, 'subject_rights');
-    const address: Record<string, unknown> = { ...current.postalAddress };
-    for (const part of parts) delete address[part.slice(ADDRESS.length)];
-    const values: Record<string, string | null> = { postal_address: JSON.stringify(address) };
-    if (parts.includes(`${ADDRESS}postalCode`)) values.zip = null;
     await this.db.transaction().execute(async (trx) => {
+      // The address is rewritten whole: read in this transaction and written only if the account is unchanged since,
+      // so an address change landing in between is never overwritten with the old address.
+      const current = await this.accounts.profile(trx, subjectId, 'subject_rights');
+      const address: Record<string, unknown> = { ...current.postalAddress };
+      for (const part of parts) delete address[part.slice(ADDRESS.length)];
+      const values: Record<string, string | null> = { postal_address: JSON.stringify(address) };
+      if (parts.includes(`${ADDRESS}postalCode`)) values.zip = null;
       const sealed = await this.vault.encryptFields(trx, subjectId, 'accounts', values);
-      await repo.updateAccount(trx, subjectId, { ...(sealed as AccountUpdate), updated_at: new Date().toISOString() });
+      const written = await repo.updateAccountIfUnchanged(trx, subjectId, current.updatedAt, { ...(sealed as AccountUpdate), updated_at: new Date().toISOString() });
+      if (!written) throw new AppError('CONFLICT', 'The account changed while its fields were being erased; file the request again');
       await this.audit.append(trx, ctx, { action: 'account.parts_erased', subjectId, purpose: 'subject_rights', details: { fields: [...parts] } });
     });
   }
