@@ -181,6 +181,30 @@ describe.each(ENGINES)('corrections of every personal field on %s', (kind) => {
     expect(stored).toEqual([]);
   });
 
+  it('R-DSR-8: a correction cut off after its values were applied is completed by `rights run` (resume), not left open for ever', async () => {
+    const p = await verifiedUser(stack);
+    const { audit, rights } = stack.services;
+    const append = audit.append.bind(audit);
+    // A crash between the corrections' commit and the completion: the completion's transaction fails.
+    audit.append = (async (trx: any, ctx: any, entry: any) => {
+      if (entry.action === 'rights.request_completed') throw new Error('power cut');
+      return append(trx, ctx, entry);
+    }) as typeof audit.append;
+    try {
+      const cut = await rectify(p.token, { 'accounts.name': 'Ida Resumed' });
+      expect(cut.statusCode).toBe(500);
+    } finally {
+      audit.append = append;
+    }
+    const [open] = await rights.requests.list(p.id);
+    expect(open).toMatchObject({ type: 'rectify', status: 'in_progress' });
+    expect(await rights.requests.unfinished()).toContain(open!.id);
+    const done = await rights.requests.resume(systemContext('test'), open!.id);
+    expect(done.status).toBe('completed');
+    expect((await data(p.token)).account.name).toBe('Ida Resumed');
+    expect(await rights.requests.unfinished()).not.toContain(open!.id);
+  });
+
   it('R-DSR-1: a phone correction re-indexes the phone: sign-in by the new number works, by the old one fails, and the area code follows', async () => {
     const p = await verifiedUser(stack);
     const newPhone = berlinPhone();

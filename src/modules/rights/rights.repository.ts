@@ -97,6 +97,10 @@ export async function addCorrection(db: Db, row: Omit<CorrectionRow, 'id'>): Pro
 export const correctionsOf = (db: Db, subjectId: string): Promise<CorrectionRow[]> =>
   db.selectFrom('rights_corrections').selectAll().where('subject_id', '=', subjectId).orderBy('at').execute();
 
+/** How many corrections a request recorded: they commit with the corrected values, so any means its work is done. */
+export const correctionCountOf = async (db: Db, requestId: string): Promise<number> =>
+  Number((await db.selectFrom('rights_corrections').select((eb) => eb.fn.countAll<number>().as('n')).where('request_id', '=', requestId).executeTakeFirstOrThrow()).n);
+
 export const stepsDone = async (db: Db, requestId: string): Promise<Set<string>> =>
   new Set((await db.selectFrom('erasure_steps').select('step').where('request_id', '=', requestId).execute()).map((r) => r.step));
 

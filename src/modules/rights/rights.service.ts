@@ -167,8 +167,27 @@ export class RightsService {
   async resume(ctx: ActorContext, id: string): Promise<RightsRequest> {
     const request = await this.get(id);
     if (request.status !== 'in_progress' && request.status !== 'extended') throw errors.conflict('Only a request in progress can be resumed');
-    if (request.type === 'rectify') throw errors.conflict('An interrupted correction cannot be replayed; ask the person to file it again');
+    if (request.type === 'rectify') return this.closeInterruptedCorrection(ctx, request);
     return this.finish(ctx, request, undefined);
+  }
+
+  /**
+   * A correction cut off after it started: its values are never kept, so it cannot be replayed. Its corrections and
+   * their record commit in one transaction, so a recorded correction means the values were applied and the request
+   * is completed; none means nothing was, and it is declined UNREALISTIC (the person is told to file it again).
+   * Either way it closes, instead of stopping `pledge rights run` at every run.
+   */
+  private async closeInterruptedCorrection(ctx: ActorContext, request: RightsRequest): Promise<RightsRequest> {
+    await this.leases.run(request.id, async (holder) => {
+      await this.db.transaction().execute(async (trx) => {
+        const applied = await repo.correctionCountOf(trx, request.id);
+        const ours = await repo.updateRequestIf(trx, request.id, { status: ['in_progress', 'extended'], lease: holder }, { ...(applied > 0 ? { completed_at: new Date().toISOString() } : {}), work_lease: null, work_lease_until: null });
+        if (!ours) throw new AppError('REQUEST_BUSY', 'Another process took this request over');
+        if (applied > 0) await this.step(trx, ctx, request.id, request.subjectId, 'completed', null, { corrections: applied, resumed: true });
+        else await this.decline(trx, ctx, { ...request, reason: 'UNREALISTIC' });
+      });
+    });
+    return this.get(request.id);
   }
 
   /** Ids of requests whose work started but did not finish. */
