@@ -96,7 +96,9 @@ export const PolicySchema = Type.Object(
         pseudonymEpoch: Duration,
         minGroupSize: Type.Integer({ minimum: 2 }),
         epsilon: Type.Number({ exclusiveMinimum: 0 }),
-        budgetPerDay: Type.Number({ exclusiveMinimum: 0 }),
+        // δ < ½: the release threshold adds (m/ε)·ln(1/(2δ)) to k, which must not be negative.
+        delta: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5 }),
+        budgetPerEpoch: Type.Number({ exclusiveMinimum: 0 }),
         maxGroupsPerPseudonym: Type.Integer({ minimum: 1 }),
         accessLogIpTruncateAfter: Duration,
         events: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]*$' }), Type.Record(Type.String(), Type.Union([Type.Literal('string'), Type.Literal('number'), Type.Literal('boolean')]))),

@@ -57,8 +57,10 @@ export interface CompiledPolicy {
     readonly pseudonymEpochMs: number;
     readonly minGroupSize: number;
     readonly epsilon: number;
-    /** R-AGG-1: the most ε that all releases covering one day (UTC) of telemetry may spend together. */
-    readonly budgetPerDay: number;
+    /** R-AGG-1: the chance of publishing a group whose key only one person brought (releases are (ε, δ)-DP). */
+    readonly delta: number;
+    /** R-AGG-1: the most ε that all releases able to see the pseudonyms of one epoch may spend together. */
+    readonly budgetPerEpoch: number;
     /** R-AGG-1: a pseudonym counts in at most this many groups of one release (its L1 sensitivity). */
     readonly maxGroupsPerPseudonym: number;
     readonly accessLogIpTruncateAfterMs: number;

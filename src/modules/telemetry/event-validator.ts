@@ -20,8 +20,9 @@ export interface ValidEvent {
 }
 
 const MAX_STRING = 120;
-const MAX_AGE_MS = 31 * 86_400_000;
-const MAX_SKEW_MS = 86_400_000;
+/** How far back and ahead of its receipt an event's `at` may lie (R-AGG-1 budgets by the epochs this spans). */
+export const MAX_AGE_MS = 31 * 86_400_000;
+export const MAX_SKEW_MS = 86_400_000;
 // Only a string with "@" / "%40" / "(at)", four digits or two colons can hold an address, a number or an IP.
 const MAY_HOLD_PII = /@|%40|[([{]at[)\]}]|\d\D*\d\D*\d\D*\d|:.*:/i;
 // Field values repeat (screens, features, modes): each distinct value is scanned once.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RELEASE_DAYS, boundContributions, coveredDays, noisyGroups, type Contribution, type GroupKey } from './insights.release.js';
+import { MAX_RELEASE_DAYS, boundContributions, chargedDays, coveredDays, noisyGroups, releaseThreshold, type Contribution, type GroupKey } from './insights.release.js';
 
 /** mulberry32: a small seeded generator, so the statistical checks below give the same numbers on every run. */
 function seeded(seed: number): () => number {
@@ -51,7 +51,7 @@ describe('public releases: contribution bound, noise and suppression', () => {
   it('R-AGG-1: the noise is Laplace of the given scale (mean absolute error ≈ scale, P(|error| ≥ t) ≈ e^(-t/scale))', () => {
     const random = seeded(2026);
     const errors: number[] = [];
-    for (let i = 0; i < 20_000; i++) errors.push(Math.abs(noisyGroups(new Map([['g', 1000]]), { scale: 4, k: 10, random })[0]!.value - 1000));
+    for (let i = 0; i < 20_000; i++) errors.push(Math.abs(noisyGroups(new Map([['g', 1000]]), { scale: 4, threshold: 10, random })[0]!.value - 1000));
     const mean = errors.reduce((a, b) => a + b, 0) / errors.length;
     expect(mean).toBeGreaterThan(4 * 0.95);
     expect(mean).toBeLessThan(4 * 1.05);
@@ -63,15 +63,59 @@ describe('public releases: contribution bound, noise and suppression', () => {
   it('R-AGG-1: suppression is decided on the noisy value, and only noisy values are published', () => {
     const counts = new Map<GroupKey, number>([['small', 3], ['large', 12]]);
     // u = 0.5 draws no noise; 0.99 draws +scale·ln 50; 0.01 draws −scale·ln 50.
-    expect(noisyGroups(counts, { scale: 4, k: 10, random: () => 0.5 })).toEqual([{ key: 'large', value: 12 }]);
-    expect(noisyGroups(counts, { scale: 4, k: 10, random: () => 0.99 })).toEqual([
+    expect(noisyGroups(counts, { scale: 4, threshold: 10, random: () => 0.5 })).toEqual([{ key: 'large', value: 12 }]);
+    expect(noisyGroups(counts, { scale: 4, threshold: 10, random: () => 0.99 })).toEqual([
       { key: 'large', value: Math.round(12 + 4 * Math.log(50)) },
       { key: 'small', value: Math.round(3 + 4 * Math.log(50)) },
     ]);
-    expect(noisyGroups(counts, { scale: 4, k: 10, random: () => 0.01 })).toEqual([]);
+    expect(noisyGroups(counts, { scale: 4, threshold: 10, random: () => 0.01 })).toEqual([]);
     const random = seeded(1);
-    const published = Array.from({ length: 50 }, () => noisyGroups(new Map([['g', 40]]), { scale: 4, k: 10, random })[0]!.value);
+    const published = Array.from({ length: 50 }, () => noisyGroups(new Map([['g', 40]]), { scale: 4, threshold: 10, random })[0]!.value);
     expect(published.filter((v) => v !== 40).length).toBeGreaterThan(30);
+  });
+
+  it('R-AGG-1: a group only the data brings (one person) is never published at τ, though k alone lets it through about 6 % of the time; a large group always is', () => {
+    // The seed policy: k = 10, m = 4, ε = 1 (scale 4), δ = 1e-6.
+    const settings = { k: 10, scale: 4, maxGroups: 4, delta: 1e-6 };
+    const tau = releaseThreshold(settings);
+    expect(tau).toBeCloseTo(10 + 4 * Math.log(1 / 2e-6), 9);
+    const draws = 200_000;
+    const atK = seeded(99);
+    const atTau = seeded(99);
+    let passedK = 0;
+    let passedTau = 0;
+    for (let i = 0; i < draws; i++) {
+      passedK += noisyGroups(new Map([['model.rare', 1]]), { scale: 4, threshold: 10, random: atK }).length;
+      passedTau += noisyGroups(new Map([['model.rare', 1]]), { scale: 4, threshold: tau, random: atTau }).length;
+    }
+    // P(1 + Lap(4) ≥ 10) = ½·e^(−9/4) ≈ 5.3 %: the unaccounted δ of a threshold of k alone.
+    expect(passedK / draws).toBeGreaterThan(0.045);
+    expect(passedK / draws).toBeLessThan(0.06);
+    expect(passedTau).toBe(0);
+    const large = seeded(5);
+    for (let i = 0; i < 2_000; i++) expect(noisyGroups(new Map([['model.common', 150]]), { scale: 4, threshold: tau, random: large })).toHaveLength(1);
+    // A policy where k is small next to the noise gets the margin for m groups, so one person's chance stays ≤ δ.
+    const loose = { k: 2, scale: 8, maxGroups: 8, delta: 1e-6 };
+    expect(releaseThreshold(loose)).toBeCloseTo(1 + 8 * Math.log(8 / 2e-6), 9);
+    expect(8 * 0.5 * Math.exp(-(releaseThreshold(loose) - 1) / 8)).toBeLessThanOrEqual(1e-6 * (1 + 1e-9));
+  });
+
+  it('R-AGG-1: a release is charged on every day of each pseudonym epoch its days can hold pseudonyms of, backdated events included', () => {
+    const epochOf = (ms: number): number => Math.floor(ms / (30 * 86_400_000));
+    // 30-day epochs from 1970-01-01: 2024-12-13 … 2025-01-11, then 2025-01-12 … 2025-02-10.
+    const mid = chargedDays('2025-01-01', '2025-01-02', epochOf);
+    expect(mid[0]).toBe('2024-12-13');
+    // Events are accepted up to 31 days after their day, under the pseudonym of the epoch they arrive in.
+    expect(mid.at(-1)).toBe('2025-02-10');
+    expect(mid).toHaveLength(60);
+    expect(chargedDays('2025-01-09', '2025-01-09', epochOf)).toEqual(mid);
+    // The first day of an epoch also holds events sent a day ahead of their date at the end of the one before.
+    const first = chargedDays('2025-01-12', '2025-01-12', epochOf);
+    expect(first[0]).toBe('2024-12-13');
+    expect(first.at(-1)).toBe('2025-03-12');
+    // Days in order, none missing; a far epoch shares no day.
+    expect(first).toEqual(coveredDays('2024-12-13', '2025-03-12'));
+    expect(chargedDays('2025-04-20', '2025-04-20', epochOf).some((d) => mid.includes(d))).toBe(false);
   });
 
   it('R-AGG-1: a release covers real days only, in order, at most MAX_RELEASE_DAYS of them', () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { errors } from '../../internal/errors/app-error.js';
 import { laplace } from './laplace.js';
+import { MAX_AGE_MS, MAX_SKEW_MS } from './event-validator.js';
 
 /** A group key of a release: a model, firmware, region, event name or day; null where the column is empty. */
 export type GroupKey = string | null;
@@ -11,7 +12,7 @@ export interface Contribution {
   readonly key: GroupKey;
 }
 
-/** The longest span a release may cover: each covered day is one ledger row locked and charged in its transaction. */
+/** The longest span a release may cover; it is charged on every day of about two more epochs than it spans. */
 export const MAX_RELEASE_DAYS = 366;
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -29,6 +30,63 @@ export function coveredDays(from: string, to: string): string[] {
   const count = (end - start) / DAY_MS + 1;
   if (count > MAX_RELEASE_DAYS) throw errors.validation(`A release covers at most ${MAX_RELEASE_DAYS} days`, { days: count, max: MAX_RELEASE_DAYS });
   return Array.from({ length: count }, (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10));
+}
+
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
+
+/**
+ * The first and last millisecond at which an event stored under a day from `from` to `to` can have been received,
+ * hence the span of epochs whose pseudonyms those days can hold: the event validator accepts an `at` up to
+ * MAX_AGE_MS before and MAX_SKEW_MS after receipt, and the pseudonym is that of the epoch of receipt.
+ */
+export function receiptSpan(from: string, to: string): { low: number; high: number } {
+  return { low: Date.parse(`${from}T00:00:00Z`) - MAX_SKEW_MS, high: Date.parse(`${to}T00:00:00Z`) + DAY_MS - 1 + MAX_AGE_MS };
+}
+
+/**
+ * The ledger days (UTC, YYYY-MM-DD, in order) a release over `from`..`to` is charged on: every day of every
+ * pseudonym epoch whose pseudonyms can appear in those days (R-AGG-1). `epochOf` is the pseudonyms' own epoch
+ * function (Pseudonyms.epochOf), so the ledger follows whatever epoch the policy sets.
+ *
+ * Why whole epochs: a pseudonym is one person for a whole epoch, so two releases over different days of one epoch
+ * both see that person; charging each day only its own releases let 30 one-day releases spend 30ε on one
+ * pseudonym. Charging every day of the epoch makes every release that can see a pseudonym draw on one shared
+ * amount, and the check takes the most spent day, so the budget holds per epoch.
+ *
+ * Why more than the epochs of `from`..`to`: a pseudonym is that of the epoch an event is *received* in, and an
+ * event's day is that of its `at`, which may lie up to MAX_AGE_MS before and MAX_SKEW_MS after its receipt. So
+ * the days of a release hold pseudonyms of every epoch from the one of (from − skew) to the one of (to + age).
+ *
+ * @example chargedDays('2025-01-01', '2025-01-01', (ms) => Math.floor(ms / (30 * 86_400_000)))
+ *   // 2024-12-13 … 2025-02-10: the epoch of 1 January and the next one (backdated events of its pseudonyms)
+ */
+export function chargedDays(from: string, to: string, epochOf: (ms: number) => number): string[] {
+  coveredDays(from, to);
+  const { low, high } = receiptSpan(from, to);
+  const [first, last] = [epochOf(low), epochOf(high)];
+  // A day belongs to the charge when any of its milliseconds lies in an epoch from `first` to `last`.
+  let start = dayStart(low);
+  while (epochOf(start - 1) >= first) start -= DAY_MS;
+  let end = dayStart(high);
+  while (epochOf(end + DAY_MS) <= last) end += DAY_MS;
+  return Array.from({ length: (end - start) / DAY_MS + 1 }, (_, i) => dayOf(start + i * DAY_MS));
+}
+
+/**
+ * The least noisy value at which a group whose key comes from the data (model, firmware, region) is published:
+ * τ = k + (m/ε)·ln(1/(2δ)), and never less than 1 + (m/ε)·ln(m/(2δ)).
+ *
+ * Why: such a group exists only because someone is in it, so its presence is not covered by the Laplace noise.
+ * One person alone in up to m new groups (count 1 each) gets one of them published with probability at most
+ * m · ½·e^(−(τ−1)/scale); with the first bound that is δ·m·e^(−(k−1)/scale), with the second at most δ. So the
+ * release is (ε, δ)-differentially private per pseudonym, and k still holds on the noisy value. Keys from a public
+ * list (days, declared events) need no such margin: threshold k.
+ *
+ * @example releaseThreshold({ k: 10, scale: 4, maxGroups: 4, delta: 1e-6 }) // ≈ 62.5
+ */
+export function releaseThreshold(p: { readonly k: number; readonly scale: number; readonly maxGroups: number; readonly delta: number }): number {
+  return Math.max(p.k + p.scale * Math.log(1 / (2 * p.delta)), 1 + p.scale * Math.log(p.maxGroups / (2 * p.delta)));
 }
 
 /** A fixed pseudo-random order of one pseudonym's groups: the same data always keeps the same groups. */
@@ -65,8 +123,8 @@ export function boundContributions(pairs: readonly Contribution[], maxGroups: nu
 export interface NoiseSettings {
   /** Laplace scale = L1 sensitivity / ε. */
   readonly scale: number;
-  /** Minimum group size; applied to the noisy value. */
-  readonly k: number;
+  /** The least noisy value published: k for public keys, releaseThreshold for keys from the data. */
+  readonly threshold: number;
   /** Uniform on (0, 1); the CSPRNG in production. */
   readonly random?: () => number;
 }
@@ -78,17 +136,18 @@ export interface NoisyGroup {
 
 /**
  * The published part of a release: every count with Laplace noise, rounded and floored at 0, and only the groups
- * whose *noisy* value is at least k. Suppressing on the exact count would make the choice of published groups a
- * function of exact data that no noise protects (a group appearing or not would tell whether it holds k people);
- * deciding on the noisy value is post-processing of the noisy count. No exact count leaves this function.
+ * whose *noisy* value (before rounding) is at least the threshold. Suppressing on the exact count would make the
+ * choice of published groups a function of exact data that no noise protects (a group appearing or not would tell
+ * whether it holds k people); deciding on the noisy value is post-processing of the noisy count. No exact count
+ * leaves this function.
  */
 export function noisyGroups(counts: ReadonlyMap<GroupKey, number>, s: NoiseSettings): NoisyGroup[] {
   // Drawn in key order, so a seeded source gives the same release whatever order the engine returned rows in.
   const ordered = [...counts].sort(([a], [b]) => String(a).localeCompare(String(b)));
   const out: NoisyGroup[] = [];
   for (const [key, n] of ordered) {
-    const value = Math.max(0, Math.round(n + laplace(s.scale, s.random)));
-    if (value >= s.k) out.push({ key, value });
+    const noisy = n + laplace(s.scale, s.random);
+    if (noisy >= s.threshold) out.push({ key, value: Math.max(0, Math.round(noisy)) });
   }
   return out;
 }

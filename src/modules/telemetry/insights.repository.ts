@@ -63,7 +63,7 @@ export async function lockBudgetDays(trx: Transaction<Database>, kind: EngineKin
   return (await read.execute()).map((r) => ({ day: r.day, spent: Number(r.spent) }));
 }
 
-/** Adds ε to every day from `from` to `to`; call after lockBudgetDays in the same transaction. */
+/** Adds ε to every ledger day from `from` to `to`; call after lockBudgetDays (same days) in the same transaction. */
 export async function spendOnDays(trx: Transaction<Database>, from: string, to: string, epsilon: number): Promise<void> {
   await trx
     .updateTable('privacy_budget_days')

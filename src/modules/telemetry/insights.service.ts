@@ -6,8 +6,9 @@ import { AppError, errors } from '../../internal/errors/app-error.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { CompiledPolicy } from '../policy/policy.js';
 import { cryptoUniform, percentile } from './laplace.js';
-import { boundContributions, coveredDays, noisyGroups, type GroupKey, type NoisyGroup } from './insights.release.js';
+import { boundContributions, chargedDays, coveredDays, noisyGroups, releaseThreshold, type GroupKey, type NoisyGroup } from './insights.release.js';
 import { contributions, fieldValues, groupSizes, lockBudgetDays, spendOnDays } from './insights.repository.js';
+import type { Pseudonyms } from './pseudonyms.js';
 
 export const METRICS = ['count', 'distinct', 'p50', 'p95'] as const;
 export const GROUP_BY = ['event', 'model', 'firmware', 'region', 'day'] as const;
@@ -43,8 +44,11 @@ export interface InsightResult {
 export interface Release {
   readonly groups: readonly NoisyGroup[];
   readonly k: number;
+  /** The least noisy value published: k for days and events, releaseThreshold for model, firmware and region. */
+  readonly threshold: number;
   readonly epsilon: number;
-  /** ε left on the most spent day the release covers. */
+  readonly delta: number;
+  /** ε left in the most spent pseudonym epoch the release is charged to. */
   readonly remaining: number;
 }
 
@@ -53,10 +57,11 @@ const EPSILON_SLACK = 1e-9;
 /**
  * Aggregates of the User Experience Program (R-USE-3, R-AGG-1): never a row. `query` serves the product team
  * exact aggregates of groups of at least k distinct pseudonyms (k = policy minGroupSize). `release` is for the
- * public and partners: ε-differentially private people counts per group, paid for from the budget of every day of
- * telemetry it covers (see `release`).
+ * public and partners: (ε, δ)-differentially private people counts per group, paid for from the budget of every
+ * pseudonym epoch whose pseudonyms the covered days can hold (see `release`).
  *
- * `random` draws uniformly from (0, 1) for the noise; only tests pass anything but the CSPRNG.
+ * `epochs` is the pseudonyms' epoch function, so the budget's unit is exactly a pseudonym's lifetime. `random`
+ * draws uniformly from (0, 1) for the noise; only tests pass anything but the CSPRNG.
  */
 export class Insights {
   constructor(
@@ -64,6 +69,7 @@ export class Insights {
     private readonly kind: EngineKind,
     private readonly policy: CompiledPolicy,
     private readonly audit: AuditLog,
+    private readonly epochs: Pick<Pseudonyms, 'epochOf'>,
     private readonly random: () => number = cryptoUniform,
   ) {}
 
@@ -95,49 +101,72 @@ export class Insights {
    *
    * - Contribution: each pseudonym counts in at most m = policy maxGroupsPerPseudonym groups (boundContributions),
    *   so adding or removing one pseudonym changes the vector of counts by at most m in L1 norm, and Laplace noise
-   *   of scale m/ε per group makes the release ε-differentially private for one pseudonym. A pseudonym is one
+   *   of scale m/ε per group makes the counts ε-differentially private for one pseudonym. A pseudonym is one
    *   person within one pseudonym epoch; a person who appears under two pseudonyms in the covered days is
    *   protected at 2ε by this release.
    * - Suppression: on the noisy value (noisyGroups), never on the exact one. Grouped by day or event the set of
-   *   possible groups is public (the covered days, the policy's events), so every one of them gets a noisy count
-   *   and whether a group appears reveals nothing beyond the noise; for model, firmware and region only groups
-   *   present in the data are candidates, and the threshold k on the noisy value keeps a rare one out with high
-   *   probability.
-   * - Budget: ε is charged to every day (UTC) from `from` to `to`, in one ledger row per day, in the same
-   *   transaction as the audit entry; if any covered day would go over policy budgetPerDay, nothing is charged,
-   *   nothing is returned and the release is refused with PRIVACY_BUDGET_SPENT. Any name, any grouping: the same
-   *   days pay.
+   *   possible groups is public (the covered days, the policy's events), so exactly those get a noisy count, empty
+   *   or not, and the threshold is k: whether a group appears reveals nothing beyond the noise. For model,
+   *   firmware and region only groups present in the data are candidates, so a group's mere presence is not
+   *   covered by the noise; the threshold τ = k + (m/ε)·ln(1/(2δ)) (releaseThreshold) keeps a group of one person
+   *   out except with probability at most δ = policy delta. The release as a whole is (ε, δ)-DP per pseudonym.
+   * - Budget: ε is charged to every pseudonym epoch whose pseudonyms can appear in `from`..`to` (chargedDays:
+   *   the ledger keeps one row per day and charges every day of those epochs), in the same transaction as the
+   *   audit entry; if the most spent of those days would go over policy budgetPerEpoch, nothing is charged,
+   *   nothing is returned and the release is refused with PRIVACY_BUDGET_SPENT. Any name, any grouping, any
+   *   days of the same epoch: the same budget pays.
    */
   async release(ctx: ActorContext, label: string, q: ReleaseQuery): Promise<Release> {
     if (!/^[\w.-]{1,64}$/.test(label)) throw errors.validation('dataset is 1–64 letters, digits, dots, dashes or underscores');
     const days = coveredDays(q.from, q.to);
     this.checkEvent(q.event);
-    const { epsilon, minGroupSize: k, maxGroupsPerPseudonym: m, budgetPerDay: total } = this.policy.telemetry;
-    const counts = boundContributions(await contributions(this.db, q), m);
-    for (const key of this.publicKeys(q, days)) if (!counts.has(key)) counts.set(key, 0);
-    const groups = noisyGroups(counts, { scale: m / epsilon, k, random: this.random });
+    const { epsilon, delta, minGroupSize: k, maxGroupsPerPseudonym: m, budgetPerEpoch: total } = this.policy.telemetry;
+    const charged = chargedDays(q.from, q.to, (ms) => this.epochs.epochOf(ms));
+    const publicKeys = this.publicKeys(q, days);
+    const scale = m / epsilon;
+    let pairs = await contributions(this.db, q);
+    let threshold = releaseThreshold({ k, scale, maxGroups: m, delta });
+    if (publicKeys !== undefined) {
+      // Only the listed keys: an event the policy no longer declares would otherwise be a key from the data.
+      const listed = new Set<GroupKey>(publicKeys);
+      pairs = pairs.filter((p) => listed.has(p.key));
+      threshold = k;
+    }
+    const counts = boundContributions(pairs, m);
+    for (const key of publicKeys ?? []) if (!counts.has(key)) counts.set(key, 0);
+    const groups = noisyGroups(counts, { scale, threshold, random: this.random });
     const remaining = await this.db.transaction().execute(async (trx) => {
-      const ledger = await lockBudgetDays(trx, this.kind, days);
+      const ledger = await lockBudgetDays(trx, this.kind, charged);
       const fullest = ledger.reduce((a, b) => (b.spent > a.spent ? b : a));
       if (fullest.spent + epsilon > total + EPSILON_SLACK) {
-        throw new AppError('PRIVACY_BUDGET_SPENT', `The privacy budget of ${fullest.day} is spent (${fullest.spent} of ${total}); a release covering it would need ${epsilon} more`, { day: fullest.day, spent: fullest.spent, total, epsilon });
+        throw new AppError('PRIVACY_BUDGET_SPENT', `The privacy budget of the pseudonym epoch holding ${fullest.day} is spent (${fullest.spent} of ${total}); a release whose days can hold its pseudonyms would need ${epsilon} more`, { day: fullest.day, spent: fullest.spent, total, epsilon });
       }
-      await spendOnDays(trx, q.from, q.to, epsilon);
-      await this.audit.append(trx, ctx, { action: 'insights.released', target: label, details: { from: q.from, to: q.to, groupBy: q.groupBy, event: q.event ?? null, epsilon, maxGroupsPerPseudonym: m, published: groups.length } });
+      await spendOnDays(trx, charged[0]!, charged[charged.length - 1]!, epsilon);
+      await this.audit.append(trx, ctx, { action: 'insights.released', target: label, details: { from: q.from, to: q.to, groupBy: q.groupBy, event: q.event ?? null, epsilon, delta, threshold, maxGroupsPerPseudonym: m, published: groups.length } });
       return total - fullest.spent - epsilon;
     });
-    return { groups, k, epsilon, remaining };
+    return { groups, k, threshold, epsilon, delta, remaining };
   }
 
   private checkEvent(event: string | undefined): void {
     if (event !== undefined && !this.policy.telemetry.events.has(event)) throw new AppError('UNKNOWN_EVENT');
   }
 
-  /** The groups anyone can list without seeing the data; each gets a noisy count even when no one is in it. */
-  private publicKeys(q: ReleaseQuery, days: readonly string[]): readonly GroupKey[] {
-    if (q.groupBy === 'day') return days;
-    if (q.groupBy === 'event') return q.event !== undefined ? [q.event] : [...this.policy.telemetry.events.keys()];
-    return [];
+  /**
+   * The groups anyone can list without seeing the data, each of which gets a noisy count even when no one is in
+   * it; undefined when the keys come from the data (model, firmware, region).
+   */
+  private publicKeys(q: ReleaseQuery, days: readonly string[]): readonly GroupKey[] | undefined {
+    switch (q.groupBy) {
+      case 'day':
+        return days;
+      case 'event':
+        return q.event !== undefined ? [q.event] : [...this.policy.telemetry.events.keys()];
+      case 'model':
+      case 'firmware':
+      case 'region':
+        return undefined;
+    }
   }
 }
 

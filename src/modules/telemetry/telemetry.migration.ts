@@ -1,6 +1,7 @@
 import type { PledgeMigration } from '../../internal/db/migration.js';
 import { sql } from 'kysely';
 import { columnTypes } from '../../internal/db/columns.js';
+import { carryOldBudget } from './insights.migration.js';
 
 export const telemetryMigrations: PledgeMigration[] = [
   {
@@ -182,9 +183,8 @@ export const telemetryMigrations: PledgeMigration[] = [
     },
   },
   {
-    // R-AGG-1: the privacy budget is spent per day (UTC) of telemetry a release covers, not per dataset name (a new
-    // name over the same events got a fresh budget). The old per-name rows say nothing about which days they
-    // covered, so they cannot be carried over and the table goes.
+    // R-AGG-1: the privacy budget is spent per pseudonym epoch a release can see, kept as one ledger row per day
+    // (UTC), not per dataset name (a new name over the same events got a fresh budget).
     name: '0810_privacy_budget_days',
     async up(db, kind) {
       await db.schema
@@ -194,6 +194,7 @@ export const telemetryMigrations: PledgeMigration[] = [
         .addColumn('spent', kind === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
+      await carryOldBudget(db, kind);
       await db.schema.dropTable('privacy_budgets').ifExists().execute();
     },
   },

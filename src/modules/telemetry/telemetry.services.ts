@@ -50,7 +50,7 @@ export function createTelemetryServices(inputs: TelemetryInputs): TelemetryServi
   const ingestion = new TelemetryIngestion(engine, policy, gate, pseudonyms);
   const crashes = new CrashReports(engine.db, policy, audit, gate, inputs.vault);
   registerTelemetrySweeps(inputs.retention, policy, pseudonyms, gate);
-  const insights = new Insights(engine.db, engine.kind, policy, audit);
+  const insights = new Insights(engine.db, engine.kind, policy, audit, pseudonyms);
   const pixels = new Pixels(engine.db, policy, audit, gate);
   // Rows issued before migration 0602 hold plaintext until first used; revoked ones never are, so this seals them.
   inputs.retention.registerSweep('telemetry.device_tokens_sealed', async (db) => ({ removed: await sealLegacyDeviceTokens(db, inputs.vault) }));
