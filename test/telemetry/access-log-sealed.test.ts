@@ -46,6 +46,22 @@ describe.each(ENGINES)('access log: a signed-in person\'s IP is sealed under the
     await expect(open(id, row!.ip_sealed!)).rejects.toMatchObject({ code: 'SUBJECT_ERASED' });
   });
 
+  it('R-TEL-4, R-DSR-7: a signed-in person\'s clickstream id is not the one of the same browser\'s anonymous requests, so no join leads from their rows to a clear IP', async () => {
+    const ua = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0';
+    const { id, token } = await newUser(stack);
+    await stack.app.inject({ method: 'GET', url: '/v1/policy', headers: { 'user-agent': ua }, remoteAddress: '198.51.100.77' });
+    await stack.app.inject({ method: 'GET', url: '/v1/me', headers: { ...bearer(token), 'user-agent': ua }, remoteAddress: '198.51.100.77' });
+    await stack.app.inject({ method: 'GET', url: '/v1/me', headers: { ...bearer(token), 'user-agent': ua }, remoteAddress: '203.0.113.9' });
+    await stack.app.accessLog.flush();
+    const mine = await rowsOf(id);
+    expect(mine).toHaveLength(2);
+    // One session for the person across addresses, none shared with the anonymous row of the same IP and browser.
+    expect(new Set(mine.map((r) => r.clickstream)).size).toBe(1);
+    const anonymous = await db().selectFrom('access_log').select('clickstream').where('ip', '=', '198.51.100.77').where('subject_id', 'is', null).execute();
+    expect(anonymous).toHaveLength(1);
+    expect(anonymous[0]!.clickstream).not.toBe(mine[0]!.clickstream);
+  });
+
   it('R-TEL-4: the truncation sweep drops the sealed address with the clear one', async () => {
     const { id, token } = await newUser(stack);
     await stack.app.inject({ method: 'GET', url: '/v1/me', headers: bearer(token), remoteAddress: '192.0.2.77' });

@@ -17,9 +17,10 @@ export function registerAccessLog(app: FastifyInstance): void {
     const { browser, os } = describeAgent(ua);
     const now = new Date();
     const actor = request.ctx?.actor;
+    const subjectId = actor?.type === 'user' ? actor.id : null;
     writer.push({
       id: randomUUID(),
-      subject_id: actor?.type === 'user' ? actor.id : null,
+      subject_id: subjectId,
       at: now.toISOString(),
       ip: request.ip,
       ip_prefix: truncateIp(request.ip),
@@ -32,7 +33,7 @@ export function registerAccessLog(app: FastifyInstance): void {
       method: request.method,
       route: request.routeOptions.url ?? '(no route)',
       status: reply.statusCode,
-      clickstream: clickstream.idFor(request.ip, ua, now),
+      clickstream: clickstream.idFor({ ip: request.ip, subjectId }, ua, now),
     });
   });
   app.addHook('onClose', async () => writer.flush());

@@ -62,19 +62,25 @@ export function referrerOrigin(header: string | undefined): string | null {
 }
 
 /**
- * A clickstream id: the same browser on the same day gets the same id, without a cookie. It is a keyed hash
- * of IP and User-Agent under a secret that lives in memory for one day, so it cannot be recomputed later.
+ * A clickstream id: the same browser on the same day gets the same id, without a cookie. It is a keyed hash under a
+ * secret that lives in memory for one day, so it cannot be recomputed later. Anonymous requests are grouped by IP and
+ * User-Agent; a signed-in person's by their subject id. A signed-in row keeps its full IP only sealed under the
+ * person's key: an id shared with the same browser's anonymous rows (whose IP stays in clear until truncation)
+ * would let a backup join the two and read the address the seal protects.
  */
 export class Clickstream {
   private day = '';
   private secret = Buffer.alloc(0);
-  idFor(ip: string, ua: string | undefined, now = new Date()): string {
+  idFor(who: { readonly ip: string; readonly subjectId: string | null }, ua: string | undefined, now = new Date()): string {
     const day = now.toISOString().slice(0, 10);
     if (day !== this.day) {
       this.day = day;
       this.secret = randomBytes(32);
     }
-    return createHash('sha256').update(this.secret).update(ip).update('\0').update(ua ?? '').digest('base64url').slice(0, 16);
+    const hash = createHash('sha256').update(this.secret);
+    if (who.subjectId !== null) hash.update('subject\0').update(who.subjectId);
+    else hash.update('ip\0').update(who.ip).update('\0').update(ua ?? '');
+    return hash.digest('base64url').slice(0, 16);
   }
 }
 
