@@ -59,7 +59,7 @@ export async function insightsRoutes(app: AppInstance): Promise<void> {
     {
       schema: {
         tags: ['insights'],
-        summary: 'A public/partner release: noisy people per group (each pseudonym in at most m groups), groups whose noisy value is under k left out; spends ε of every covered day\'s budget; CSV',
+        summary: 'A public/partner release: noisy people per group (each pseudonym in at most m groups), groups whose noisy value is under k (τ for models, firmware and regions) left out; spends ε of the budget of every pseudonym epoch the days can hold; CSV',
         body: ReleaseBody,
       },
     },
