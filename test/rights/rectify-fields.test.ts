@@ -177,6 +177,15 @@ describe.each(ENGINES)('corrections of every personal field on %s', (kind) => {
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().code).toBe('UNKNOWN_FIELD');
     expect(res.body).not.toContain(secret);
+    // A phone number where a record id or a part goes is refused the same way.
+    for (const key of ['accounts.phone:4915112345678', 'accounts.postal_address.4915112345678']) {
+      const phone = await rectify(p.token, { [key]: 'x' });
+      expect(phone.statusCode, phone.body).toBe(400);
+      expect(phone.body).not.toContain('4915112345678');
+    }
+    const erase = await call('POST', '/v1/me/requests', p.token, { type: 'erase_partial', target: { kind: 'contact', id: '+4915112345678' } });
+    expect(erase.statusCode).toBe(400);
+    expect(erase.body).not.toContain('4915112345678');
     const stored = await db().selectFrom('rights_requests').selectAll().where('subject_id', '=', p.id).execute();
     expect(stored).toEqual([]);
   });
@@ -203,6 +212,28 @@ describe.each(ENGINES)('corrections of every personal field on %s', (kind) => {
     expect(done.status).toBe('completed');
     expect((await data(p.token)).account.name).toBe('Ida Resumed');
     expect(await rights.requests.unfinished()).not.toContain(open!.id);
+  });
+
+  it('R-DSR-8: a correction whose runner lost its claim applies nothing and stays open; resume then declines it (nothing was recorded), and the values stay as they were', async () => {
+    const p = await verifiedUser(stack);
+    const { doer, requests } = stack.services.rights;
+    const before = (await data(p.token)).account.name;
+    const run = doer.run.bind(doer);
+    // The runner finds the request taken over (a stall past its claim): the claim check throws before anything is written.
+    doer.run = (async (ctx: any, request: any, corrections: any) => run(ctx, request, corrections, 'a-holder-that-is-not-the-claim')) as typeof doer.run;
+    try {
+      const lost = await rectify(p.token, { 'accounts.name': 'Nora Never' });
+      expect(lost.statusCode, lost.body).toBe(409);
+      expect(lost.json().code).toBe('REQUEST_BUSY');
+    } finally {
+      doer.run = run;
+    }
+    const [open] = await requests.list(p.id);
+    expect(open).toMatchObject({ type: 'rectify', status: 'in_progress' });
+    expect(await correctionsOf(p.id)).toEqual([]);
+    const closed = await requests.resume(systemContext('test'), open!.id);
+    expect(closed).toMatchObject({ status: 'declined', declineReason: 'UNREALISTIC' });
+    expect((await data(p.token)).account.name).toBe(before);
   });
 
   it('R-DSR-1: a phone correction re-indexes the phone: sign-in by the new number works, by the old one fails, and the area code follows', async () => {

@@ -6,7 +6,8 @@ import { RequestView, presentRequest } from './requests.presenter.js';
 import { callerOf } from './rights.auth.js';
 
 const Target = Type.Object(
-  { kind: Type.Union([Type.Literal('device'), Type.Literal('order_delivery'), Type.Literal('contact')]), id: Type.String({ minLength: 1, maxLength: 100 }) },
+  // The id is a record's UUID: it is kept in the request record, which outlives erasure, so it must never hold a value.
+  { kind: Type.Union([Type.Literal('device'), Type.Literal('order_delivery'), Type.Literal('contact')]), id: Type.String({ format: 'uuid' }) },
   { additionalProperties: false },
 );
 

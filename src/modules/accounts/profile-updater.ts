@@ -106,9 +106,20 @@ export class ProfileUpdater {
   async eraseParts(ctx: ActorContext, subjectId: string, parts: readonly string[]): Promise<void> {
     const needed = parts.find((p) => !ERASABLE_ACCOUNT_PARTS.has(p));
     if (needed !== undefined) throw fieldRequired(needed);
+    // The address is rewritten whole: read in the transaction and written only if the account is unchanged since, so
+    // an address change landing in between is never overwritten with the old address; the erasure is then applied to
+    // the new address (a few tries), and only a store changing faster than that answers CONFLICT.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.erasePartsOnce(ctx, subjectId, parts);
+      } catch (e) {
+        if (!(e instanceof AppError && e.code === 'CONFLICT') || attempt === 3) throw e;
+      }
+    }
+  }
+
+  private async erasePartsOnce(ctx: ActorContext, subjectId: string, parts: readonly string[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      // The address is rewritten whole: read in this transaction and written only if the account is unchanged since,
-      // so an address change landing in between is never overwritten with the old address.
       const current = await this.accounts.profile(trx, subjectId, 'subject_rights');
       const address: Record<string, unknown> = { ...current.postalAddress };
       for (const part of parts) delete address[part.slice(ADDRESS.length)];
@@ -116,7 +127,7 @@ export class ProfileUpdater {
       if (parts.includes(`${ADDRESS}postalCode`)) values.zip = null;
       const sealed = await this.vault.encryptFields(trx, subjectId, 'accounts', values);
       const written = await repo.updateAccountIfUnchanged(trx, subjectId, current.updatedAt, { ...(sealed as AccountUpdate), updated_at: new Date().toISOString() });
-      if (!written) throw new AppError('CONFLICT', 'The account changed while its fields were being erased; file the request again');
+      if (!written) throw new AppError('CONFLICT', 'The account kept changing while its fields were being erased; try again in a moment');
       await this.audit.append(trx, ctx, { action: 'account.parts_erased', subjectId, purpose: 'subject_rights', details: { fields: [...parts] } });
     });
   }

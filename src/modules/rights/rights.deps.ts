@@ -60,7 +60,8 @@ export interface Rectifiers {
   /** Screening (R-DSR-4): null when every field can be corrected; UNREALISTIC for none such, OTHERS_PRIVACY for another person's record. */
   screen(subjectId: string, fields: readonly string[]): Promise<DeclineReason | null>;
   /** Throws the owning module's AppError (VALIDATION_FAILED naming the field, ACCOUNT_EXISTS, ORDER_DELIVERED, …) with nothing applied. */
-  apply(ctx: ActorContext, subjectId: string, requestId: string, corrections: Readonly<Record<string, unknown>>): Promise<void>;
+  /** `holder`, when given: the corrections commit only while this runner still holds the request's claim. */
+  apply(ctx: ActorContext, subjectId: string, requestId: string, corrections: Readonly<Record<string, unknown>>, holder?: string): Promise<void>;
 }
 
 /** R-DSR-2, part: fields of the account erased on their own (names as `FieldRef`). */

@@ -32,7 +32,7 @@ export class RightsDoer implements RightsWork {
     return state === 'ok' ? null : state === 'not_yours' ? 'OTHERS_PRIVACY' : 'UNREALISTIC';
   };
 
-  async run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<WorkOutcome> {
+  async run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined, holder?: string): Promise<WorkOutcome> {
     const { deps } = this;
     const subjectId = request.subjectId;
     switch (request.type) {
@@ -57,7 +57,7 @@ export class RightsDoer implements RightsWork {
         const fields = request.params.fields ?? [];
         if (!deps.rectifiers) throw unavailable('Correcting fields');
         // Every value is checked before any is applied; then all of them, and the corrections record, go in one transaction.
-        await deps.rectifiers.apply(ctx, subjectId, request.id, Object.fromEntries(fields.map((f) => [f, corrections?.[f]])));
+        await deps.rectifiers.apply(ctx, subjectId, request.id, Object.fromEntries(fields.map((f) => [f, corrections?.[f]])), holder);
         // Counts and tables: the field names with their record ids are in the owning modules' entries and the corrections record.
         return { patch: {}, auditDetails: { fields: fields.length, tables: [...new Set(fields.map((f) => f.split('.')[0]))].join(',') } };
       }

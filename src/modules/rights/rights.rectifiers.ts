@@ -85,7 +85,7 @@ export function fieldRectifiers(m: { readonly db: Kysely<Database>; readonly pro
       return reason;
     },
 
-    async apply(ctx, subjectId, requestId, corrections) {
+    async apply(ctx, subjectId, requestId, corrections, holder) {
       const account: Record<string, unknown> = {};
       const orders = new Map<string, Record<string, unknown>>();
       const contacts = new Map<string, Record<string, unknown>>();
@@ -110,6 +110,11 @@ export function fieldRectifiers(m: { readonly db: Kysely<Database>; readonly pro
       // Field and time only: the correction is passed on to recipients later without us keeping either value.
       const at = new Date().toISOString();
       await m.db.transaction().execute(async (trx) => {
+        // Only while this runner still holds the request: a runner stalled past its claim must not apply values after
+        // another one has closed the request as not applied (resume declines a correction with nothing recorded).
+        if (holder !== undefined && !(await repo.updateRequestIf(trx, requestId, { status: ['in_progress', 'extended'], lease: holder }, { updated_at: at }))) {
+          throw new AppError('REQUEST_BUSY', 'Another process took this request over');
+        }
         for (const p of prepared) await p.write(trx, ctx);
         for (const field of Object.keys(corrections)) await repo.addCorrection(trx, { subject_id: subjectId, request_id: requestId, field, at });
       });

@@ -200,11 +200,13 @@ export class RightsService {
     await this.leases.run(id, async (holder) => {
       let outcome;
       try {
-        outcome = await this.work.run(ctx, request, corrections);
+        outcome = await this.work.run(ctx, request, corrections, holder);
       } catch (e) {
         // A correction whose new value is refused (an invalid e-mail, a taken phone) cannot be resumed: its values
         // are not kept. It is closed as UNREALISTIC and the person gets the module's error to fix and file again.
-        if (request.type === 'rectify') await this.db.transaction().execute((trx) => this.decline(trx, ctx, { ...request, reason: 'UNREALISTIC' }));
+        // Not when another runner took the request over: that one closes it.
+        const lostClaim = e instanceof AppError && e.code === 'REQUEST_BUSY';
+        if (request.type === 'rectify' && !lostClaim) await this.db.transaction().execute((trx) => this.decline(trx, ctx, { ...request, reason: 'UNREALISTIC' }));
         throw e;
       }
       await this.db.transaction().execute(async (trx) => {

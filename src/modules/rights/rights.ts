@@ -38,7 +38,9 @@ export interface FieldRef {
 }
 
 /** The grammar of `FieldRef` names; the HTTP layer checks it, `parseFieldRef` reads it. */
-export const FIELD_REF_PATTERN = '^[a-z_]+\\.[a-z_]+(\\.[A-Za-z0-9]+)?(:[A-Za-z0-9-]{1,100})?$';
+// Names only, never a value: a part is an identifier and a record id is a UUID (ours all are), so no phone number or
+// address can pass as a field name into the request record, which outlives erasure.
+export const FIELD_REF_PATTERN = '^[a-z_]+\\.[a-z_]+(\\.[a-z][A-Za-z0-9]{0,30})?(:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$';
 
 /** Reads a field name of a request; undefined when it is not one. */
 export function parseFieldRef(name: string): FieldRef | undefined {

@@ -16,7 +16,8 @@ export interface WorkOutcome {
 /** The work behind each request type, done through the services of the modules that own the data. */
 export interface RightsWork {
   readonly checkTarget: TargetCheck;
-  run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined): Promise<WorkOutcome>;
+  /** `holder`: the runner's claim on the request (rights.lease.ts); a correction commits only while it is still held. */
+  run(ctx: ActorContext, request: RightsRequest, corrections: Corrections | undefined, holder?: string): Promise<WorkOutcome>;
   /**
    * Prepares the message that tells the person (through the outbox) that their request will take longer, and why.
    * The address is read before the caller's transaction opens (a read may need the store's only SQLite connection);
