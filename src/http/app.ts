@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../start/services.js';
 import type { AppInstance } from './app-instance.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { frameworkErrors, registerErrorHandler } from './plugins/error-handler.js';
 import { registerValidation } from './plugins/validation.js';
 import { registerContext } from './plugins/context.js';
 import { registerRoutes } from './routes/index.js';
@@ -31,6 +31,7 @@ export async function buildApp(options: AppOptions): Promise<AppInstance> {
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    frameworkErrors,
     ...(tls ? { https: tls } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
 

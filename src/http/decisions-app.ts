@@ -2,7 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../start/services.js';
 import type { AppInstance } from './app-instance.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { frameworkErrors, registerErrorHandler } from './plugins/error-handler.js';
 import { registerValidation } from './plugins/validation.js';
 import { registerContext } from './plugins/context.js';
 import { decisionsRoutes } from './routes/decisions.routes.js';
@@ -20,7 +20,7 @@ export async function buildDecisionsApp(services: Services): Promise<AppInstance
   // No "incoming request" / "request completed" lines: they are info (never written at warn) yet each built its object
   // per request; errors are still logged by the error handler.
   const logController = new LogController({ disableRequestLogging: true });
-  const app = Fastify({ loggerInstance: logger, childLoggerFactory: (l) => l, logController, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
+  const app = Fastify({ loggerInstance: logger, childLoggerFactory: (l) => l, logController, frameworkErrors, bodyLimit: 1024 * 1024, requestIdHeader: false }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AppInstance;
   app.decorate('services', services);
   registerValidation(app);
   registerErrorHandler(app);

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../../internal/errors/app-error.js';
 import type { ErrorCode } from '../../internal/errors/codes.js';
 import { sendProblem } from '../problem.js';
@@ -52,7 +52,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return sendProblem(reply, 'VALIDATION_FAILED', `The request is not valid: ${list.map((l) => `${l.path || error.validationContext} ${l.message}`).join('; ')}`, { errors: list });
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    if (mapped) return sendProblem(reply, mapped, mapped === 'BODY_TOO_LARGE' ? 'The request body is larger than this route accepts' : error.message);
+    // Fastify's messages for a bad URL quote the URL, which may hold anything the client put there: not repeated.
+    const badUrl = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_INVALID_URL';
+    if (mapped) return sendProblem(reply, mapped, mapped === 'BODY_TOO_LARGE' ? 'The request body is larger than this route accepts' : badUrl ? 'The URL is not valid' : error.message);
     if (error.statusCode === 429) return sendProblem(reply, 'RATE_LIMITED', 'Too many requests from this address; try again later');
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, 'VALIDATION_FAILED', 'The request could not be understood');
@@ -61,4 +63,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return sendProblem(reply, 'INTERNAL', 'Something went wrong on our side; the request id identifies it in our logs');
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'ROUTE_NOT_FOUND', `There is no route ${request.method} ${request.routeOptions.url ?? 'for this path'}`));
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors found while routing (a URL that does not decode, an over-long
+ * parameter) become our problem+json. Fastify's own answer is plain JSON that quotes the URL — which may hold
+ * anything the client put there, personal data included.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendProblem(reply, 'VALIDATION_FAILED', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A part of the URL is longer than this route accepts' : 'The URL is not valid');
 }
