@@ -52,9 +52,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return sendProblem(reply, 'VALIDATION_FAILED', `The request is not valid: ${list.map((l) => `${l.path || error.validationContext} ${l.message}`).join('; ')}`, { errors: list });
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    // Fastify's messages for a bad URL quote the URL, which may hold anything the client put there: not repeated.
-    const badUrl = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_INVALID_URL';
-    if (mapped) return sendProblem(reply, mapped, mapped === 'BODY_TOO_LARGE' ? 'The request body is larger than this route accepts' : badUrl ? 'The URL is not valid' : error.message);
+    if (mapped) return sendProblem(reply, mapped, mapped === 'BODY_TOO_LARGE' ? 'The request body is larger than this route accepts' : error.message);
     if (error.statusCode === 429) return sendProblem(reply, 'RATE_LIMITED', 'Too many requests from this address; try again later');
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, 'VALIDATION_FAILED', 'The request could not be understood');
