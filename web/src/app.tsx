@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, onSignedOut, session } from './api';
 import { loadChoice, rememberedLang, rememberLang, type CookieChoice } from './cookie-choice';
 import { format, HTML_LANG, type Lang, type TextKey } from './i18n';
@@ -39,8 +39,9 @@ export function App() {
   useEffect(() => {
     document.documentElement.lang = HTML_LANG[lang];
   }, [lang]);
-  // Remembered only once preference cookies are accepted, and then at once (rememberLang checks the choice).
-  useEffect(() => {
+  // Remembered only once preference cookies are accepted, and then at once (rememberLang checks the choice): a layout
+  // effect runs in the same commit that closes the banner, so a page left right after accepting still remembers it.
+  useLayoutEffect(() => {
     if (choice) rememberLang(lang);
   }, [lang, choice]);
   useEffect(() => onSignedOut(() => setSignedIn(false)), []);
