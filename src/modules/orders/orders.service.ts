@@ -11,6 +11,7 @@ import { normaliseIban } from './iban.js';
 import { DELIVERY_STATUSES, type Delivery, type DeliveryState, type DeliveryStatus, type NewOrder, type OrderView, type PostalAddress } from './order.js';
 import { ORDER_FIELDS, openOrder, orderView, sealOrder, type OrderField } from './order.codec.js';
 import * as repo from './orders.repository.js';
+import { keysetWalk } from '../../internal/db/keyset.js';
 
 export interface OrdersServiceOptions {
   readonly db: Kysely<Database>;
@@ -20,9 +21,6 @@ export interface OrdersServiceOptions {
 }
 
 const MAX_LISTED = 500;
-
-/** Orders per page when a rights export walks all of them: one page of rows is what it holds at a time. */
-export const EXPORT_PAGE = 1000;
 
 /** An order as a legal-hold listing names it: its id and until when tax law keeps it. */
 export interface OrderHold {
@@ -121,17 +119,17 @@ export class OrdersService {
    * opened like `list` (purpose `subject_rights`) but without its cap, read in keyset pages of `pageSize` so that
    * one page is in memory at a time however many orders the person has.
    */
-  async *everyOrder(ctx: ActorContext, pageSize = EXPORT_PAGE): AsyncGenerator<OrderView> {
+  async *everyOrder(ctx: ActorContext, pageSize: number): AsyncGenerator<OrderView> {
     const subjectId = userSubject(ctx);
-    for await (const row of walk((from) => repo.pageForSubject(this.o.db, subjectId, from, pageSize), pageSize)) {
+    for await (const row of keysetWalk((from) => repo.pageForSubject(this.o.db, subjectId, from, pageSize), pageSize, orderCursor)) {
       yield await openOrder(this.o.vault, this.o.db, row, 'subject_rights');
     }
   }
 
   /** Every one of the owner's orders with the end of its tax-law hold, paged like `everyOrder`; ids and dates only, nothing is opened. */
-  async *holds(ctx: ActorContext, pageSize = EXPORT_PAGE): AsyncGenerator<OrderHold> {
+  async *holds(ctx: ActorContext, pageSize: number): AsyncGenerator<OrderHold> {
     const subjectId = userSubject(ctx);
-    for await (const row of walk((from) => repo.holdPageForSubject(this.o.db, subjectId, from, pageSize), pageSize)) {
+    for await (const row of keysetWalk((from) => repo.holdPageForSubject(this.o.db, subjectId, from, pageSize), pageSize, orderCursor)) {
       yield { id: row.id, legalHoldUntil: row.legal_hold_until };
     }
   }
@@ -277,19 +275,8 @@ export class OrdersService {
   }
 }
 
-/** A keyset walk: page after page, each read after the last row of the one before, until a short page. */
-async function* walk<R extends { readonly id: string; readonly placed_at: string }>(read: (from: repo.OrderCursor | undefined) => Promise<R[]>, pageSize: number): AsyncGenerator<R> {
-  // A page of 0 (or a fraction) would never end the walk.
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error(`an order page holds at least one order (got ${pageSize})`);
-  let from: repo.OrderCursor | undefined;
-  for (;;) {
-    const rows = await read(from);
-    yield* rows;
-    const last = rows.at(-1);
-    if (!last || rows.length < pageSize) return;
-    from = { placedAt: last.placed_at, id: last.id };
-  }
-}
+/** Where an owner's orders walk stands after a row (newest first, ties by id). */
+const orderCursor = (row: { readonly id: string; readonly placed_at: string }): repo.OrderCursor => ({ placedAt: row.placed_at, id: row.id });
 
 const delivered = (): AppError => new AppError('ORDER_DELIVERED', 'The order has been delivered: its delivery details are kept as they were used and can no longer be corrected');
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ActorContext } from '../../internal/context.js';
 import { isAppError } from '../../internal/errors/app-error.js';
 import { pageByOthersAbout } from '../audit/audit.repository.js';
+import { keysetWalk } from '../../internal/db/keyset.js';
 import { eventsPage, type EventCursor } from '../consent/consent.repository.js';
 import type { RightsDeps } from './rights.deps.js';
 import { toRequest } from './rights.mapper.js';
@@ -121,14 +122,8 @@ async function* asFarAsReadable<T>(store: string, missing: Missing[], items: Asy
  * out the person's own entries in SQL, so no page fills up with them and no one else's access is cut off.
  */
 async function* accesses(deps: RightsDeps, subjectId: string, pageSize: number): AsyncGenerator<unknown> {
-  let after = 0;
-  for (;;) {
-    const rows = await pageByOthersAbout(deps.db, subjectId, after, pageSize);
-    for (const a of rows) yield { at: a.at, actor: a.actor, action: a.action, purpose: a.purpose };
-    const last = rows.at(-1);
-    if (!last || rows.length < pageSize) return;
-    after = last.seq;
-  }
+  const rows = keysetWalk((after: number | undefined) => pageByOthersAbout(deps.db, subjectId, after ?? 0, pageSize), pageSize, (a) => a.seq);
+  for await (const a of rows) yield { at: a.at, actor: a.actor, action: a.action, purpose: a.purpose };
 }
 
 /**
@@ -137,14 +132,8 @@ async function* accesses(deps: RightsDeps, subjectId: string, pageSize: number):
  * subject (so it leaves the person's orders) in the same transaction that records its hold.
  */
 async function* legalHolds(deps: RightsDeps, subjectId: string, ctx: ActorContext, pageSize: number, missing: Missing[]): AsyncGenerator<unknown> {
-  let from: repo.HoldCursor | undefined;
-  for (;;) {
-    const rows = await repo.holdsPage(deps.db, subjectId, from, pageSize);
-    for (const h of rows) yield { record: `${h.record_type}:${h.record_id}`, reason: h.reason, until: h.until };
-    const last = rows.at(-1);
-    if (!last || rows.length < pageSize) break;
-    from = { until: last.until, recordType: last.record_type, recordId: last.record_id };
-  }
+  const kept = keysetWalk((from: repo.HoldCursor | undefined) => repo.holdsPage(deps.db, subjectId, from, pageSize), pageSize, (h) => ({ until: h.until, recordType: h.record_type, recordId: h.record_id }));
+  for await (const h of kept) yield { record: `${h.record_type}:${h.record_id}`, reason: h.reason, until: h.until };
   if (!deps.orders) return;
   for await (const o of asFarAsReadable('legalHolds', missing, deps.orders.holds(ctx, pageSize))) yield { record: `order:${o.id}`, reason: HOLD_REASON, until: o.legalHoldUntil };
 }
@@ -170,12 +159,6 @@ const PAGE = 2000;
  * own `history` returns the whole list, which for a person with 100k events is what the export must not hold.
  */
 async function* consentEvents(deps: RightsDeps, subjectId: string): AsyncGenerator<unknown> {
-  let after: EventCursor = { at: '', id: '' };
-  for (;;) {
-    const rows = await eventsPage(deps.db, subjectId, after, PAGE);
-    for (const e of rows) yield { id: e.id, purpose: e.purpose, status: e.status, source: e.source, collectionMethod: e.collection_method, at: e.at, policyVersion: e.policy_version, receiptId: e.receipt_id };
-    if (rows.length < PAGE) return;
-    const last = rows[rows.length - 1]!;
-    after = { at: last.at, id: last.id };
-  }
+  const rows = keysetWalk((after: EventCursor | undefined) => eventsPage(deps.db, subjectId, after ?? { at: '', id: '' }, PAGE), PAGE, (e) => ({ at: e.at, id: e.id }));
+  for await (const e of rows) yield { id: e.id, purpose: e.purpose, status: e.status, source: e.source, collectionMethod: e.collection_method, at: e.at, policyVersion: e.policy_version, receiptId: e.receipt_id };
 }
