@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
+import type { PreparedWrite } from '../../internal/db/prepared-write.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError, errors } from '../../internal/errors/app-error.js';
 import { mapDatabaseError } from '../../internal/db/errors.js';
@@ -24,15 +25,6 @@ import * as repo from './accounts.repository.js';
 export interface AccountCorrection extends Omit<ProfileChanges, 'locationPrecision' | 'currentPassword' | 'newPassword'> {
   readonly birthDate?: string | undefined;
   readonly region?: string | undefined;
-}
-
-/** A change checked and normalised (every read done), to be written in a transaction the caller opens. */
-export interface PreparedAccountChange {
-  /** The columns it changes (names only: what the audit and the corrections record keep). */
-  readonly fields: readonly string[];
-  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
-  /** After the commit: delivers the notice queued for an e-mail change. */
-  afterCommit(): void;
 }
 
 const ADDRESS = 'postalAddress.';
@@ -85,7 +77,7 @@ export class ProfileUpdater {
     } catch (e) {
       throw mapDatabaseError(e, accountExists);
     }
-    change.afterCommit();
+    change.afterCommit?.();
     return this.accounts.profile(this.db, subjectId, 'subject_rights');
   }
 
@@ -94,7 +86,7 @@ export class ProfileUpdater {
    * and region, which decide the child flag again: R-KID-1) and returned ready to be written in the rights module's
    * transaction with the other corrections of the request. The rights service has already checked the step-up.
    */
-  async prepareCorrection(ctx: ActorContext, subjectId: string, changes: AccountCorrection): Promise<PreparedAccountChange> {
+  async prepareCorrection(ctx: ActorContext, subjectId: string, changes: AccountCorrection): Promise<PreparedWrite> {
     return this.prepare(ctx, await this.accounts.profile(this.db, subjectId, 'subject_rights'), changes, undefined);
   }
 
@@ -133,7 +125,7 @@ export class ProfileUpdater {
   }
 
   /** Validates and normalises every change (reads included) before anything is written; the writer runs in a transaction of the caller's. */
-  private async prepare(ctx: ActorContext, current: AccountProfile, changes: ProfileChanges & AccountCorrection, sessionId: string | undefined): Promise<PreparedAccountChange> {
+  private async prepare(ctx: ActorContext, current: AccountProfile, changes: ProfileChanges & AccountCorrection, sessionId: string | undefined): Promise<PreparedWrite> {
     const subjectId = current.id;
     const now = new Date();
     const values: Record<string, string | null> = {};

@@ -1,4 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { PreparedWrite } from '../../internal/db/prepared-write.js';
 import type { Database } from '../../internal/db/database.js';
 import type { ActorContext } from '../../internal/context.js';
 import { errors, isAppError } from '../../internal/errors/app-error.js';
@@ -36,12 +37,6 @@ export interface ContactCorrection {
   readonly email?: string | undefined;
   readonly phone?: string | undefined;
   readonly address?: ContactAddress | undefined;
-}
-
-/** A checked correction, written in the caller's transaction: every read and check is done before it opens. */
-export interface PreparedContactCorrection {
-  readonly fields: readonly string[];
-  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
 }
 
 /**
@@ -158,7 +153,7 @@ export class ContactsService {
    * its blind index, so the contact's own erasure request by address finds it under the corrected one). Sealed
    * under the contact's own key; audited with field names only. Nothing is read inside the caller's transaction.
    */
-  async prepareCorrection(inviterId: string, contactId: string, c: ContactCorrection): Promise<PreparedContactCorrection> {
+  async prepareCorrection(inviterId: string, contactId: string, c: ContactCorrection): Promise<PreparedWrite> {
     if (!(await repo.byId(this.o.db, inviterId, contactId))) throw errors.notFound('The contact');
     // Only the fields given: a key with no value would be sealed as NULL and erase the stored one.
     const values: Record<string, string> = {};

@@ -12,6 +12,7 @@ import { DELIVERY_STATUSES, type Delivery, type DeliveryState, type DeliveryStat
 import { ORDER_FIELDS, openOrder, orderView, sealOrder, type OrderField } from './order.codec.js';
 import * as repo from './orders.repository.js';
 import { keysetWalk } from '../../internal/db/keyset.js';
+import type { PreparedWrite } from '../../internal/db/prepared-write.js';
 
 export interface OrdersServiceOptions {
   readonly db: Kysely<Database>;
@@ -43,12 +44,6 @@ export interface HoldSink {
 export interface OrderCorrection {
   readonly billingAddress?: PostalAddress | undefined;
   readonly delivery?: Delivery | undefined;
-}
-
-/** A checked correction, written in the caller's transaction: every read and check is done before it opens. */
-export interface PreparedOrderCorrection {
-  readonly fields: readonly OrderField[];
-  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
 }
 
 /** The owner's subject id; only a signed-in user has orders. */
@@ -216,7 +211,7 @@ export class OrdersService {
    * shaped by `order.input.ts` already; nothing is read inside the caller's transaction but the row it updates,
    * which must still be the person's (and undelivered) when it is written. Audited with field names only.
    */
-  async prepareCorrection(subjectId: string, orderId: string, c: OrderCorrection): Promise<PreparedOrderCorrection> {
+  async prepareCorrection(subjectId: string, orderId: string, c: OrderCorrection): Promise<PreparedWrite> {
     const row = await repo.byId(this.o.db, subjectId, orderId);
     if (!row) throw errors.notFound('The order');
     const touchesDelivery = c.delivery !== undefined;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../../internal/db/database.js';
+import type { PreparedWrite } from '../../internal/db/prepared-write.js';
 import type { ActorContext } from '../../internal/context.js';
 import { AppError, errors } from '../../internal/errors/app-error.js';
 import { ProfileCorrectionSchemas, SignUpBody } from '../accounts/account.input.js';
@@ -48,12 +49,6 @@ function correctable(name: string): { readonly owner: Owner; readonly key: strin
   return { ...def, record: ref.record };
 }
 
-/** A module's correction, checked and read, waiting for the one transaction that writes them all. */
-interface Prepared {
-  write(trx: Transaction<Database>, ctx: ActorContext): Promise<void>;
-  afterCommit?(): void;
-}
-
 const notWired = (what: string): AppError => new AppError('UNAVAILABLE', `Correcting ${what} is not available in this build`);
 
 /**
@@ -97,7 +92,7 @@ export function fieldRectifiers(m: { readonly db: Kysely<Database>; readonly pro
         into[f.key] = value;
       }
       // Read and checked outside the transaction: on SQLite the transaction holds the store's only connection.
-      const prepared: Prepared[] = [];
+      const prepared: PreparedWrite[] = [];
       if (Object.keys(account).length > 0) prepared.push(await m.profile.prepareCorrection(ctx, subjectId, account as AccountCorrection));
       for (const [id, c] of orders) {
         if (!m.orders) throw notWired('orders');
