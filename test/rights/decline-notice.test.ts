@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { systemContext } from '../../src/internal/context.js';
+import { staffKey } from '../support/people.js';
 import { DECLINE_EXPLANATIONS } from '../../src/modules/rights/rights.js';
 import { makePerson, userCtx } from './person.js';
 
@@ -15,7 +15,7 @@ describe.each(ENGINES)('the person is told about a declined request on %s', (kin
   let adminKey: string;
   beforeAll(async () => {
     stack = await createStack(kind);
-    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'dpo', 'admin')).secret;
+    adminKey = await staffKey(stack, 'dpo');
   });
   afterAll(async () => stack.close());
 

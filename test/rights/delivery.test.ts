@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { verifiedUser } from '../support/people.js';
-import { systemContext } from '../../src/internal/context.js';
+import { staffKey, verifiedUser } from '../support/people.js';
 
 const address = (line1: string) => ({ name: 'Fern Example', line1, postalCode: '10115', city: 'Berlin', country: 'DE' });
 
@@ -12,7 +11,7 @@ describe.each(ENGINES)('order delivery state and delivery-address erasure on %s'
   let adminKey: string;
   beforeAll(async () => {
     stack = await createStack(kind);
-    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'shipping', 'admin')).secret;
+    adminKey = await staffKey(stack, 'shipping');
   });
   afterAll(async () => stack.close());
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, createStack, type TestStack } from '../support/engines.js';
-import { newUser } from '../support/people.js';
+import { staffKey, newUser } from '../support/people.js';
 import { systemContext } from '../../src/internal/context.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -24,7 +24,7 @@ describe.each(ENGINES)('rights over HTTP on %s', (kind) => {
   let adminKey: string;
   beforeAll(async () => {
     stack = await createStack(kind);
-    adminKey = (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), 'dpo', 'admin')).secret;
+    adminKey = await staffKey(stack, 'dpo');
   });
   afterAll(async () => stack.close());
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TestStack } from './engines.js';
+import { systemContext } from '../../src/internal/context.js';
 
 /** A person with distinctive values, unique per call (so tests can search bytes for them). */
 export function person(overrides: Record<string, unknown> = {}) {
@@ -49,4 +50,9 @@ export async function verifiedUser(stack: TestStack, overrides: Record<string, u
   const res = await stack.app.inject({ method: 'POST', url: '/v1/me/verify', headers: user.auth, payload: { password: user.p.password } });
   if (res.statusCode !== 200) throw new Error(`step-up failed: ${res.statusCode} ${res.body}`);
   return user;
+}
+
+/** An `admin`-scope API key's secret: how staff of the privacy office (or shipping) reach the admin routes. */
+export async function staffKey(stack: TestStack, name: string): Promise<string> {
+  return (await stack.services.apiKeys.create(stack.services.engine.db, systemContext('test'), name, 'admin')).secret;
 }

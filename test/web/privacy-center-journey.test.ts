@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { systemContext } from '../../src/internal/context.js';
 import { axeSerious, BROWSER_TESTS, shot, startCenter, type Center } from './browser.js';
+import { staffKey } from '../support/people.js';
 
 // Issue 7's browser journey, against the real server and a fresh store: sign up → correct My data → switch the
 // User Experience Program on and see the next telemetry event accepted → coarsen a device's location → export
@@ -164,7 +164,7 @@ describe.skipIf(!BROWSER_TESTS)('Privacy Center in a browser: the whole journey 
     const place = () => apiCall('POST', '/v1/me/orders', { currency: 'CNY', items: [{ sku: 'F2', title: 'Fan 2', quantity: 1, unitPriceCents: 59_900 }], delivery: { address }, billingAddress: address });
     const delivered = (await place()).json.id as string;
     const pending = (await place()).json.id as string;
-    const staff = (await center.stack.services.apiKeys.create(center.stack.services.engine.db, systemContext('test'), 'shipping', 'admin')).secret;
+    const staff = await staffKey(center.stack, 'shipping');
     const shipped = await fetch(`${base}/v1/admin/orders/${delivered}`, { method: 'PATCH', headers: { 'x-api-key': staff, 'content-type': 'application/json' }, body: JSON.stringify({ deliveryStatus: 'delivered' }) });
     expect(shipped.status).toBe(200);
     await open(page, '/my-data');
